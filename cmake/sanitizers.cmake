@@ -1,0 +1,5 @@
+if(EDGELOOP_SANITIZE)
+  message(STATUS "edgeloop: sanitizers ${EDGELOOP_SANITIZE}")
+  add_compile_options(-fsanitize=${EDGELOOP_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=${EDGELOOP_SANITIZE})
+endif()

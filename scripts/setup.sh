@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs everything edgeloop needs to build, run and test on Debian 12. Idempotent.
+set -euo pipefail
+pkgs=(
+  build-essential cmake ninja-build pkg-config git clang lld libclang-rt-14-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libmosquitto-dev mosquitto mosquitto-clients
+  libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
+  libspdlog-dev libfmt-dev libcpp-httplib-dev libssl-dev libsqlite3-dev zlib1g-dev
+  python3 python3-numpy python3-scipy libfftw3-dev curl procps
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# mosquitto's package starts a system broker on :1883; edgeloop's tests start their own
+# brokers on free ports and need nothing else running.
