@@ -87,6 +87,7 @@ class Emitter {
 
 struct StageContext {
   std::string pipeline;        // the pipeline's name
+  const std::string* pipeline_name = nullptr;  // stable pointer for Event::pipeline_name
   std::string name;            // the stage's name, e.g. "rule" or the rule's `name`
   uint16_t pipeline_index = 0;
   uint16_t stage_index = 0;

@@ -75,7 +75,8 @@ struct Event {
   uint64_t seq = 0;       // per-runtime sequence number
   std::array<double, kMaxFields> f{};
   const Schema* schema = nullptr;
-  const std::string* name = nullptr;  // the emitting stage's name (e.g. the rule's), owned by it
+  const std::string* name = nullptr;           // the emitting stage's name (e.g. the rule's), owned by it
+  const std::string* pipeline_name = nullptr;  // owned by the runtime
 };
 
 }  // namespace edgeloop
