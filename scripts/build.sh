@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Configures and builds one flavour of edgeloop into build/<flavour>:
+#   release (default) | asan (ASan+UBSan) | tsan | fuzz (clang + libFuzzer targets)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+flavour=${1:-release}
+jobs=${JOBS:-$(nproc)}
+case $flavour in
+  release) args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
+  asan)    args=(-DCMAKE_BUILD_TYPE=Debug -DEDGELOOP_SANITIZE=address,undefined -DEDGELOOP_BENCH=OFF) ;;
+  tsan)    args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DEDGELOOP_SANITIZE=thread -DEDGELOOP_BENCH=OFF) ;;
+  fuzz)    args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
+                 -DEDGELOOP_FUZZ=ON -DEDGELOOP_TESTS=OFF -DEDGELOOP_BENCH=OFF) ;;
+  *) echo "usage: $0 [release|asan|tsan|fuzz]" >&2; exit 2 ;;
+esac
+cmake -S . -B "build/$flavour" -G Ninja "${args[@]}" >/dev/null
+ninja -C "build/$flavour" -j "$jobs"

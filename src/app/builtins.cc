@@ -1,0 +1,21 @@
+#include "app/builtins.h"
+
+#include "actions/builtins.h"
+#include "codecs/builtins.h"
+#include "connectors/mqtt/builtins.h"
+#include "connectors/simulator/builtins.h"
+#include "operators/builtins.h"
+#include "rules/builtins.h"
+
+namespace edgeloop {
+
+void register_all(Registry& registry) {
+  register_codecs(registry);
+  register_mqtt(registry);
+  register_simulator(registry);
+  register_operators(registry);
+  register_rules(registry);
+  register_actions(registry);
+}
+
+}  // namespace edgeloop

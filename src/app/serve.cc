@@ -1,0 +1,83 @@
+#include "app/serve.h"
+
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+
+#include "api/http_server.h"
+#include "core/clock.h"
+#include "runtime/runtime.h"
+
+namespace edgeloop {
+namespace {
+
+Result<ApiOptions> api_options(const AppConfig& config, const ServeOptions& options) {
+  ApiOptions api;
+  if (config.http) {
+    EDGELOOP_ASSIGN_OR_RETURN(api, ApiOptions::from_node(*config.http, "http"));
+  } else {
+    api.enabled = false;
+  }
+  if (options.http_port >= 0) {
+    api.enabled = true;
+    api.port = options.http_port;
+  }
+  return api;
+}
+
+HealthReport health_of(Runtime& rt) {
+  HealthReport h;
+  h.status = rt.status();
+  for (const auto& c : rt.components()) h.components.push_back({c.name, c.kind, health_name(c.health)});
+  return h;
+}
+
+}  // namespace
+
+Status check_config(const AppConfig& config, const Registry& registry) {
+  EDGELOOP_ASSIGN_OR_RETURN(auto rt, Runtime::build(config, registry));
+  EDGELOOP_ASSIGN_OR_RETURN(ApiOptions api, api_options(config, ServeOptions{}));
+  (void)api;
+  return Status::Ok();
+}
+
+Status serve(const AppConfig& config, const Registry& registry, const ServeOptions& options, const sigset_t& signals) {
+  EDGELOOP_ASSIGN_OR_RETURN(auto rt, Runtime::build(config, registry));
+  EDGELOOP_ASSIGN_OR_RETURN(ApiOptions api_opts, api_options(config, options));
+  Runtime& runtime = *rt;
+  ApiServer api(api_opts, runtime.metrics(), [&runtime] { return health_of(runtime); });
+  EDGELOOP_TRY(api.start());
+  EDGELOOP_TRY(runtime.start());
+  if (api_opts.enabled) {
+    spdlog::info("edgeloop: metrics at http://{}:{}/metrics, health at /healthz", api.host(), api.port());
+  }
+  spdlog::info("edgeloop: {} sources, {} pipelines, {} actions, {}", config.sources.size(), config.pipelines.size(),
+               config.actions.size(),
+               runtime.inline_mode() ? std::string("pipelines inline on source threads")
+                                     : std::to_string(config.runtime.shards) + " shard thread(s)");
+  if (options.banner) {
+    spdlog::info("demo: a simulated plant; watch a bearing on line1/pump-1 wear, the alert, and the command. Ctrl-C stops.");
+  }
+
+  const int64_t deadline = options.duration_ns > 0 ? mono_now_ns() + options.duration_ns : 0;
+  while (true) {
+    int64_t wait_ns = 1'000'000'000;
+    if (deadline) {
+      const int64_t left = deadline - mono_now_ns();
+      if (left <= 0) break;
+      wait_ns = std::min(wait_ns, left);
+    }
+    timespec ts{static_cast<time_t>(wait_ns / kNsPerSec), static_cast<long>(wait_ns % kNsPerSec)};
+    const int sig = sigtimedwait(&signals, nullptr, &ts);
+    if (sig > 0) {
+      spdlog::info("edgeloop: signal {}, stopping", sig);
+      break;
+    }
+  }
+  runtime.stop();
+  api.stop();
+  spdlog::info("edgeloop: stopped; {}", runtime.summary_line());
+  return Status::Ok();
+}
+
+}  // namespace edgeloop

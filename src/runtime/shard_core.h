@@ -1,0 +1,93 @@
+// The state and pipelines of one shard: every pipeline's stages for the keys routed here.
+// Runs on exactly one thread (a shard thread, or the source thread in inline mode).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/metrics.h"
+#include "core/plugin.h"
+#include "core/registry.h"
+#include "core/spsc_ring.h"
+#include "runtime/parker.h"
+
+namespace edgeloop {
+
+// What the runtime knows of a pipeline when it builds the shards.
+struct PipelinePlan {
+  std::string name;
+  uint16_t index = 0;
+  uint16_t source = 0;
+  const Schema* source_schema = nullptr;
+  struct Step {
+    std::string name;        // "window", "rule", ...
+    const ConfigNode* node;  // its options (owned by the config document)
+    std::string path;        // "pipelines.t1.steps[0].window"
+  };
+  std::vector<Step> steps;
+};
+
+class ShardCore {
+ public:
+  ShardCore(uint16_t index, std::size_t event_capacity, Metrics& metrics, Parker& dispatcher_parker);
+  ShardCore(const ShardCore&) = delete;
+  ShardCore& operator=(const ShardCore&) = delete;
+
+  // Builds this shard's instance of a pipeline's stages.
+  Status add_pipeline(const PipelinePlan& plan, const std::string* stable_name, const Registry& registry);
+
+  // Runs every pipeline of r.source on r (sets r.slot).
+  void process(Record& r);
+  // Periodic work: time windows, counters out to Metrics.
+  void tick(int64_t unix_now_ns);
+  // Exports the thread-local counters to Metrics (also done by tick).
+  void export_counters();
+
+  SpscRing<Event>& events() { return events_; }
+  uint16_t index() const { return index_; }
+  std::size_t keys() const { return n_slots_; }
+  // The output schema of each stage of pipeline `p` (for the API's pipeline graph).
+  const std::vector<std::unique_ptr<Stage>>* stages_of(uint16_t pipeline) const;
+
+ private:
+  // The Emitter handed to stage i: forwards to stage i+1, emits into the event ring.
+  class Link final : public Emitter {
+   public:
+    void forward(const Record& r) override {
+      ++forwarded;
+      if (next) next->process(r, *next_link);
+    }
+    void emit(Event&& e) override { core->emit(std::move(e)); }
+    Stage* next = nullptr;
+    Link* next_link = nullptr;
+    ShardCore* core = nullptr;
+    uint64_t forwarded = 0;
+  };
+  struct Chain {
+    uint16_t pipeline = 0;
+    std::vector<std::unique_ptr<Stage>> stages;
+    std::unique_ptr<Link[]> links;
+    uint64_t in = 0, in_exported = 0;
+    std::vector<uint64_t> out_exported;
+    Counter* in_counter = nullptr;
+    std::vector<Counter*> out_counters;
+  };
+
+  void emit(Event&& e);
+
+  uint16_t index_;
+  Metrics& metrics_;
+  Parker& dispatcher_parker_;
+  SpscRing<Event> events_;
+  std::vector<std::vector<Chain*>> by_source_;
+  std::vector<std::unique_ptr<Chain>> chains_;
+  std::vector<uint32_t> slot_of_;  // KeyId -> slot + 1 (0: not seen on this shard)
+  uint32_t n_slots_ = 0;
+  uint64_t event_waits_ = 0, event_waits_exported_ = 0;
+  Counter* event_waits_counter_ = nullptr;
+  Gauge* keys_gauge_ = nullptr;
+};
+
+}  // namespace edgeloop
