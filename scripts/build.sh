@@ -10,7 +10,10 @@ case $flavour in
   asan)    args=(-DCMAKE_BUILD_TYPE=Debug -DEDGELOOP_SANITIZE=address,undefined -DEDGELOOP_BENCH=OFF) ;;
   tsan)    args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DEDGELOOP_SANITIZE=thread -DEDGELOOP_BENCH=OFF) ;;
   fuzz)    args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
-                 -DEDGELOOP_FUZZ=ON -DEDGELOOP_TESTS=OFF -DEDGELOOP_BENCH=OFF) ;;
+                 -DEDGELOOP_FUZZ=ON -DEDGELOOP_TESTS=OFF -DEDGELOOP_BENCH=OFF
+                 # coverage for the libraries under test too, not only the target file
+                 "-DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link,address,undefined"
+                 "-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined") ;;
   *) echo "usage: $0 [release|asan|tsan|fuzz]" >&2; exit 2 ;;
 esac
 cmake -S . -B "build/$flavour" -G Ninja "${args[@]}" >/dev/null

@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
                 config->pipelines.size(), config->actions.size());
     return 0;
   }
-  serve.banner = *demo;
+  serve.banner = demo->parsed();
   auto st = edgeloop::serve(*config, registry, serve, signals);
   if (!st.ok()) return fail(st.error().message);
   return 0;

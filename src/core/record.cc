@@ -11,6 +11,15 @@ const char* event_kind_name(EventKind k) {
   return "unknown";
 }
 
+const char* severity_name(Severity s) {
+  switch (s) {
+    case Severity::kInfo: return "info";
+    case Severity::kWarning: return "warning";
+    case Severity::kCritical: return "critical";
+  }
+  return "unknown";
+}
+
 const char* alert_state_name(AlertState s) {
   switch (s) {
     case AlertState::kNone: return "none";

@@ -58,7 +58,10 @@ struct Record {
 enum class EventKind : uint8_t { kInsight, kAlert, kCommand };
 enum class AlertState : uint8_t { kNone, kRaised, kCleared };
 
+enum class Severity : uint8_t { kInfo, kWarning, kCritical };
+
 const char* event_kind_name(EventKind k);
+const char* severity_name(Severity s);
 const char* alert_state_name(AlertState s);
 
 // What a pipeline emits: alerts (a rule raised or cleared), insights (a score, a feature
@@ -66,6 +69,7 @@ const char* alert_state_name(AlertState s);
 struct Event {
   EventKind kind = EventKind::kInsight;
   AlertState state = AlertState::kNone;
+  Severity severity = Severity::kInfo;
   uint16_t pipeline = 0;  // index into the runtime's pipelines
   uint16_t stage = 0;     // index of the emitting stage in its pipeline
   KeyId key = kNoKey;

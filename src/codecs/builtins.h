@@ -1,0 +1,10 @@
+// The codecs layer's plugins: codec.json.
+#pragma once
+
+#include "core/registry.h"
+
+namespace edgeloop {
+
+void register_codecs(Registry& registry);
+
+}  // namespace edgeloop
