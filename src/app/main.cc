@@ -14,6 +14,8 @@
 #include "config/app_config.h"
 #include "config/yaml_loader.h"
 #include "core/options.h"
+#include "api/http_server.h"
+#include "runtime/dead_letter.h"
 #include "runtime/inproc_source.h"
 
 namespace {
@@ -84,7 +86,10 @@ int main(int argc, char** argv) {
   const Registry registry = make_registry();
 
   if (*docs) {
-    const std::string md = registry.reference_markdown();
+    std::string md = registry.reference_markdown();
+    md += "\n## Top-level sections\n\n### `runtime`\n\n" + edgeloop::options_markdown(edgeloop::runtime_options());
+    md += "\n### `dead_letter`\n\n" + edgeloop::options_markdown(edgeloop::DeadLetterOptions::table());
+    md += "\n### `http`\n\n" + edgeloop::options_markdown(edgeloop::ApiOptions::table());
     if (docs_out.empty()) {
       std::cout << md;
     } else {

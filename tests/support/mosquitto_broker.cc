@@ -43,8 +43,11 @@ Status MosquittoBroker::start(std::chrono::milliseconds timeout) {
         << "set_tcp_nodelay true\n"
         << "log_dest stdout\n"
         << "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
-        << "connection_messages true\n"
-        << extra_config_ << "\n";
+        << "connection_messages true\n";
+    // Run as root, mosquitto drops to the `mosquitto` user, and a change of credentials clears
+    // PR_SET_PDEATHSIG: a crashed test would leave the broker behind. Stay root then.
+    if (::geteuid() == 0) out << "user root\n";
+    out << extra_config_ << "\n";
     if (!out) return make_error(Errc::kIo, "cannot write " + conf);
   }
   ProcessOptions po;
@@ -170,8 +173,9 @@ bool MqttTestClient::wait_published(std::chrono::milliseconds timeout) {
 void MqttTestClient::disconnect() {
   if (!mosq_ || !loop_started_) return;
   mosquitto_disconnect(mosq_);
-  // force: when the broker is gone the loop may sit in its reconnect back-off.
-  mosquitto_loop_stop(mosq_, true);
+  // Not forced (a cancelled thread may hold libmosquitto's mutexes): loop_stop wakes the loop
+  // from its reconnect back-off, and after disconnect it ends by itself.
+  mosquitto_loop_stop(mosq_, false);
   loop_started_ = false;
   connected_ = false;
 }

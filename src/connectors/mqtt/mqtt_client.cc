@@ -163,21 +163,22 @@ void MqttClient::on_connect_cb(mosquitto* mosq, void* self, int rc) {
     if (src != MOSQ_ERR_SUCCESS) spdlog::error("{}: subscribe '{}': {}", c->name_, f, mosquitto_strerror(src));
   }
   const uint64_t n = c->connects_.fetch_add(1, std::memory_order_relaxed) + 1;
-  c->set_health(Health::kConnected);
   if (n == 1) spdlog::info("{}: connected to {}", c->name_, c->endpoint());
   else spdlog::info("{}: reconnected to {} (connect #{})", c->name_, c->endpoint(), n);
+  // The callback first: whoever sees the health change sees what the callback did (gauges).
   if (c->callbacks_.on_connected) c->callbacks_.on_connected();
+  c->set_health(Health::kConnected);
 }
 
 void MqttClient::on_disconnect_cb(mosquitto*, void* self, int rc) {
   auto* c = static_cast<MqttClient*>(self);
   c->disconnects_.fetch_add(1, std::memory_order_relaxed);
-  c->set_health(Health::kDown);
   if (!c->stopping_.load()) {
     spdlog::warn("{}: disconnected from {} ({}); reconnecting", c->name_, c->endpoint(),
                  rc == 0 ? "by request" : mosquitto_strerror(rc));
   }
   if (c->callbacks_.on_disconnected) c->callbacks_.on_disconnected();
+  c->set_health(Health::kDown);
 }
 
 void MqttClient::on_message_cb(mosquitto*, void* self, const mosquitto_message* msg) {

@@ -51,8 +51,8 @@ class MqttClient {
   struct Callbacks {
     // All run on libmosquitto's thread.
     std::function<void(std::string_view topic, std::string_view payload)> on_message;
-    std::function<void()> on_connected;  // after the subscriptions were sent
-    std::function<void()> on_disconnected;
+    std::function<void()> on_connected;  // after the subscriptions were sent, before health() says so
+    std::function<void()> on_disconnected;  // before health() says so
     std::function<void(int mid)> on_published;  // QoS 0 written, QoS 1 acknowledged
   };
 
@@ -75,7 +75,7 @@ class MqttClient {
   // Thread-safe, never waits for the network: returns libmosquitto's result (MOSQ_ERR_*).
   int publish(const char* topic, const void* payload, int len, int qos, bool retain, int* mid = nullptr);
 
-  Health health() const { return static_cast<Health>(health_.load(std::memory_order_relaxed)); }
+  Health health() const { return static_cast<Health>(health_.load(std::memory_order_acquire)); }
   uint64_t connects() const { return connects_.load(std::memory_order_relaxed); }
   uint64_t disconnects() const { return disconnects_.load(std::memory_order_relaxed); }
   const MqttConnectConfig& config() const { return config_; }
@@ -86,7 +86,7 @@ class MqttClient {
   static void on_disconnect_cb(mosquitto*, void* self, int rc);
   static void on_message_cb(mosquitto*, void* self, const mosquitto_message* msg);
   static void on_publish_cb(mosquitto*, void* self, int mid);
-  void set_health(Health h) { health_.store(static_cast<int>(h), std::memory_order_relaxed); }
+  void set_health(Health h) { health_.store(static_cast<int>(h), std::memory_order_release); }
 
   std::string name_;
   MqttConnectConfig config_;
