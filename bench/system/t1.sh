@@ -5,7 +5,7 @@
 #   bench/system/t1.sh                 # all three targets (~3 min)
 #   T1_TARGETS="null edgeloop" bench/system/t1.sh
 # Environment passes through to the harness (T1_MESSAGES, T1_DEVICES, T1_RATE, ...).
-# EDGELOOP_SHARDS picks runtime.shards for edgeloop (0: inline, 1: one shard thread).
+# EDGELOOP_SHARDS picks runtime.shards for edgeloop (0, the default: inline; N: shard threads).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -17,7 +17,7 @@ bin=$root/build/release/src/app/edgeloop
 out=${T1_OUT:-$root/build/bench-t1}
 mkdir -p "$out"
 targets=${T1_TARGETS:-null nodered edgeloop}
-export EDGELOOP_SHARDS=${EDGELOOP_SHARDS:-1}
+export EDGELOOP_SHARDS=${EDGELOOP_SHARDS:-0}
 status=0
 for t in $targets; do
   case $t in

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 
@@ -34,11 +35,11 @@ void add_mqtt_connect_options(OptionTable& table) {
                    "TLS without checking that the broker's certificate names `host` (testing only)."});
   table.push_back({"keepalive", OptionType::kDuration, "30s", "MQTT keep-alive interval.", false, 5, 65535});
   table.push_back({"reconnect_min", OptionType::kDuration, "1s",
-                   "First back-off delay after a failed reconnect (whole seconds; libmosquitto retries once at once, "
-                   "then waits reconnect_min x n^2, up to reconnect_max).",
-                   false, 1, 3600});
-  table.push_back({"reconnect_max", OptionType::kDuration, "30s", "Longest delay between reconnect attempts (whole seconds).",
-                   false, 1, 86400});
+                   "Back-off after a lost connection: the first retry is immediate, then libmosquitto waits "
+                   "reconnect_min x n^2 (whole seconds), the native client reconnect_min x 2^n, up to reconnect_max.",
+                   false, 0.001, 3600});
+  table.push_back({"reconnect_max", OptionType::kDuration, "30s", "Longest delay between reconnect attempts.", false, 0.001,
+                   86400});
   table.push_back({"clean_session", OptionType::kBool, "true",
                    "Start a clean MQTT session on each connect. false keeps QoS 1 subscriptions' messages queued on the "
                    "broker while disconnected (needs a fixed `client_id`)."});
@@ -64,6 +65,8 @@ Result<MqttConnectConfig> mqtt_connect_config(const Options& options) {
   c.keepalive_s = ceil_seconds(options.duration_ns("keepalive"));
   c.reconnect_min_s = ceil_seconds(options.duration_ns("reconnect_min"));
   c.reconnect_max_s = ceil_seconds(options.duration_ns("reconnect_max"));
+  c.reconnect_min_ms = std::max<int64_t>(1, options.duration_ns("reconnect_min") / 1'000'000);
+  c.reconnect_max_ms = std::max<int64_t>(c.reconnect_min_ms, options.duration_ns("reconnect_max") / 1'000'000);
   if (c.reconnect_max_s < c.reconnect_min_s) return options.error("reconnect_max", "must be at least reconnect_min");
   c.clean_session = options.flag("clean_session");
   if (!c.clean_session && c.client_id.empty()) {

@@ -33,6 +33,9 @@ struct MqttConnectConfig {
   // capped at max.
   int reconnect_min_s = 1;
   int reconnect_max_s = 30;
+  // The same, unrounded, for the native subscriber (exponential: min, 2 min, 4 min ... max).
+  int64_t reconnect_min_ms = 1000;
+  int64_t reconnect_max_ms = 30000;
   bool clean_session = true;
 };
 

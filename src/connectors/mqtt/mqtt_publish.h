@@ -1,8 +1,9 @@
 // action.mqtt_publish: renders a topic and a payload from each event and publishes them.
 // on_event runs on the dispatch thread and never blocks: libmosquitto's publish only queues
 // (its own thread writes). While the broker is away:
-// - QoS 1: libmosquitto accepts and keeps the message until it is acknowledged (sent again
-//   after a reconnect); we bound how many may wait so (max_pending);
+// - QoS 1: libmosquitto keeps the message until it is acknowledged (sent again after a
+//   reconnect), even when it returns MOSQ_ERR_NO_CONN; we bound how many may wait so
+//   (max_pending);
 // - QoS 0: libmosquitto refuses (MOSQ_ERR_NO_CONN); we keep up to max_pending in a queue of
 //   our own and publish them, in order, once connected again.
 // Past max_pending the NEW message is dropped and counted (edgeloop_action_dropped_total).
@@ -52,7 +53,7 @@ class MqttPublishAction final : public Action {
 
  private:
   explicit MqttPublishAction(MqttPublishConfig config);
-  // Publishes, or queues when libmosquitto has no connection; false when dropped or failed.
+  // Publishes topic_buf_/payload_buf_, or queues them, or counts the drop or the error.
   void publish_rendered();
   void flush_queue();  // on libmosquitto's thread, after a connect
   void fail(int rc, const std::string& topic, const std::string& payload);

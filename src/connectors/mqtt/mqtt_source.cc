@@ -19,6 +19,12 @@ const OptionTable& mqtt_source_options() {
                  "The stream key of a message, from its topic levels (0-based): `{2}` of `bench/t1/d0001/temp` is "
                  "`d0001`, `{1}/{2}` is `t1/d0001`; `{topic}` is the whole topic. A topic without the level is "
                  "dead-lettered (reason `bad_topic`)."});
+    t.push_back({"client", OptionType::kString, "libmosquitto",
+                 "MQTT client: `libmosquitto`, or `native`, a lean built-in MQTT 3.1.1 subscriber (plain TCP, no TLS) "
+                 "that reads bursts with a few syscalls: about 10x less CPU per message than libmosquitto's "
+                 "receive loop, for high message rates.",
+                 false, -std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),
+                 {"libmosquitto", "native"}});
     t.push_back({"codec", OptionType::kAny, "json",
                  "How payloads are decoded: a codec name (`json`) or a map with `type` (default `json`) and the "
                  "codec's options."});
@@ -40,6 +46,10 @@ Result<MqttSourceConfig> mqtt_source_config(const Options& options) {
   }
   c.qos = static_cast<int>(options.integer("qos"));
   c.key = options.str("key");
+  c.native = options.str("client") == "native";
+  if (c.native && !c.connect.ca_file.empty()) {
+    return options.error("client", "the native client has no TLS: use client: libmosquitto with ca_file");
+  }
   return c;
 }
 
@@ -117,7 +127,7 @@ Status MqttSource::bind(SourceContext& ctx) {
 }
 
 Status MqttSource::start(SourceContext& ctx) {
-  if (client_) return make_error(Errc::kInternal, "source " + ctx.name + ": started twice");
+  if (client_ || native_) return make_error(Errc::kInternal, "source " + ctx.name + ": started twice");
   EDGELOOP_TRY(bind(ctx));
   MqttClient::Callbacks cb;
   cb.on_message = [this](std::string_view topic, std::string_view payload) {
@@ -126,21 +136,35 @@ Status MqttSource::start(SourceContext& ctx) {
   };
   cb.on_connected = [this] { up_->set(1); };
   cb.on_disconnected = [this] { up_->set(0); };
+  up_->set(0);
+  if (config_.native) {
+    native_ = std::make_unique<NativeSubscriber>("source " + name_, config_.connect, std::move(cb));
+    native_->set_subscriptions(config_.subscribe, config_.qos);
+    Status st = native_->start();
+    if (!st.ok()) native_.reset();
+    return st;
+  }
   client_ = std::make_unique<MqttClient>("source " + name_, config_.connect, std::move(cb));
   client_->set_subscriptions(config_.subscribe, config_.qos);
-  up_->set(0);
   Status st = client_->start();
   if (!st.ok()) client_.reset();
   return st;
 }
 
 void MqttSource::stop() {
-  if (!client_) return;
-  client_->stop();
+  if (client_) client_->stop();
+  if (native_) native_->stop();
   if (up_) up_->set(0);
 }
 
-Health MqttSource::health() const { return client_ ? client_->health() : Health::kDown; }
+Health MqttSource::health() const {
+  if (client_) return client_->health();
+  if (native_) return native_->health();
+  return Health::kDown;
+}
+
+uint64_t MqttSource::connects() const { return client_ ? client_->connects() : native_ ? native_->connects() : 0; }
+uint64_t MqttSource::disconnects() const { return client_ ? client_->disconnects() : native_ ? native_->disconnects() : 0; }
 
 void MqttSource::reject(Reason reason, std::string message, std::string_view topic, std::string_view payload, int64_t recv_ns) {
   errors_[reason]->add();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "connectors/mqtt/mqtt_client.h"
+#include "connectors/mqtt/native_subscriber.h"
 #include "connectors/mqtt/topic_key.h"
 #include "core/registry.h"
 
@@ -20,6 +21,8 @@ struct MqttSourceConfig {
   std::vector<std::string> subscribe;  // topic filters; + and # allowed
   int qos = 0;
   std::string key = "{topic}";
+  // The lean built-in MQTT client (plain TCP) instead of libmosquitto (see native_subscriber.h).
+  bool native = false;
 };
 
 // The option table of source.mqtt, and the config it describes (the codec is built apart).
@@ -50,7 +53,8 @@ class MqttSource final : public Source {
   // Binds the context (metrics, key cache, outputs) without connecting; start() calls it.
   Status bind(SourceContext& ctx);
 
-  const MqttClient* client() const { return client_.get(); }
+  uint64_t connects() const;
+  uint64_t disconnects() const;
   const MqttSourceConfig& config() const { return config_; }
 
  private:
@@ -60,7 +64,8 @@ class MqttSource final : public Source {
   MqttSourceConfig config_;
   TopicKey key_;
   std::unique_ptr<Codec> codec_;
-  std::unique_ptr<MqttClient> client_;
+  std::unique_ptr<MqttClient> client_;        // client: libmosquitto
+  std::unique_ptr<NativeSubscriber> native_;  // client: native
   // Bound by bind(): used on libmosquitto's thread only.
   std::string name_;
   uint16_t index_ = 0;

@@ -4,6 +4,7 @@
 #include "codecs/builtins.h"
 #include "connectors/mqtt/builtins.h"
 #include "connectors/mqtt/mqtt_source.h"
+#include "connectors/mqtt/native_subscriber.h"
 #include "core/registry.h"
 #include "fakes.h"
 #include "mosquitto_broker.h"
@@ -15,7 +16,8 @@ using namespace std::chrono_literals;
 
 ConfigNode scalar(const std::string& s) { return ConfigNode::scalar(s, Mark{}); }
 
-class MqttSourceTest : public ::testing::Test {
+// Each test runs with both clients: libmosquitto and the native subscriber.
+class MqttSourceTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (!test::mosquitto_available()) GTEST_SKIP() << "no " << test::kMosquittoPath;
@@ -25,14 +27,16 @@ class MqttSourceTest : public ::testing::Test {
   }
 
   // A source on bench/t1/+/temp keyed by level 2, started and connected.
-  void start_source() {
+  void start_source(const std::vector<std::pair<std::string, std::string>>& extra = {}) {
     ConfigNode n = ConfigNode::map(Mark{});
+    n.set("client", scalar(GetParam()));
     n.set("type", scalar("mqtt"));
     n.set("port", scalar(std::to_string(broker_.port())));
     n.set("subscribe", scalar("bench/t1/+/temp"));
     n.set("key", scalar("{2}"));
     n.set("reconnect_min", scalar("1s"));
     n.set("reconnect_max", scalar("2s"));
+    for (const auto& [k, v] : extra) n.set(k, scalar(v));
     auto s = registry_.make_source(n, "sources.t1");
     ASSERT_TRUE(s.ok()) << s.error().message;
     source_ = std::move(s).value();
@@ -80,7 +84,7 @@ class MqttSourceTest : public ::testing::Test {
   double base_messages_ = 0;
 };
 
-TEST_F(MqttSourceTest, ReceivesDecodesAndKeys) {
+TEST_P(MqttSourceTest, ReceivesDecodesAndKeys) {
   start_source();
   test::MqttTestClient pub;
   ASSERT_TRUE(pub.connect(broker_.host(), broker_.port()).ok());
@@ -103,7 +107,7 @@ TEST_F(MqttSourceTest, ReceivesDecodesAndKeys) {
   EXPECT_EQ(dead_.count(), 0u);
 }
 
-TEST_F(MqttSourceTest, FloodOfMalformedLosesNoGoodMessage) {
+TEST_P(MqttSourceTest, FloodOfMalformedLosesNoGoodMessage) {
   start_source();
   constexpr int kEach = 10000;
   test::MqttTestClient pub;
@@ -139,7 +143,7 @@ TEST_F(MqttSourceTest, FloodOfMalformedLosesNoGoodMessage) {
   EXPECT_EQ(keys_->size(), 101u);  // 100 devices and the probe
 }
 
-TEST_F(MqttSourceTest, ReconnectsAfterTheBrokerIsKilledAndRestarted) {
+TEST_P(MqttSourceTest, ReconnectsAfterTheBrokerIsKilledAndRestarted) {
   start_source();
   auto* mqtt = dynamic_cast<MqttSource*>(source_.get());
   ASSERT_NE(mqtt, nullptr);
@@ -153,10 +157,10 @@ TEST_F(MqttSourceTest, ReconnectsAfterTheBrokerIsKilledAndRestarted) {
   }
   ASSERT_TRUE(test::wait_until([&] { return source_->health() == Health::kDown; }, 10s));
   EXPECT_EQ(metrics_.value("edgeloop_connector_up", {{"connector", "t1"}}), 0.0);
-  EXPECT_EQ(mqtt->client()->disconnects(), 1u);
+  EXPECT_EQ(mqtt->disconnects(), 1u);
   ASSERT_TRUE(broker_.start().ok()) << broker_.log();  // the same port
   ASSERT_TRUE(test::wait_until([&] { return source_->health() == Health::kConnected; }, 15s));
-  EXPECT_EQ(mqtt->client()->connects(), 2u);
+  EXPECT_EQ(mqtt->connects(), 2u);
   EXPECT_EQ(metrics_.value("edgeloop_connector_up", {{"connector", "t1"}}), 1.0);
   // Subscribed again (the new broker knows nothing of the old session): it receives again.
   test::MqttTestClient pub;
@@ -172,7 +176,7 @@ TEST_F(MqttSourceTest, ReconnectsAfterTheBrokerIsKilledAndRestarted) {
   EXPECT_EQ(recs[100].f[0], 500.0);
 }
 
-TEST_F(MqttSourceTest, StopIsPromptWhileTheBrokerIsDown) {
+TEST_P(MqttSourceTest, StopIsPromptWhileTheBrokerIsDown) {
   start_source();
   broker_.stop();
   ASSERT_TRUE(test::wait_until([&] { return source_->health() == Health::kDown; }, 10s));
@@ -181,6 +185,88 @@ TEST_F(MqttSourceTest, StopIsPromptWhileTheBrokerIsDown) {
   source_->stop();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
   EXPECT_EQ(source_->health(), Health::kDown);
+}
+
+TEST_P(MqttSourceTest, Qos1SubscriptionAndLargePayloads) {
+  start_source({{"qos", "1"}});
+  test::MqttTestClient pub;
+  ASSERT_TRUE(pub.connect(broker_.host(), broker_.port()).ok());
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_TRUE(pub.publish("bench/t1/q/temp", R"({"ts":1,"v":)" + std::to_string(i) + "}", 1).ok());
+  }
+  const std::string big(1 << 20, 'x');  // larger than the receive buffer and than max_payload
+  ASSERT_TRUE(pub.publish("bench/t1/q/temp", big, 1).ok());
+  ASSERT_TRUE(pub.publish("bench/t1/q/temp", R"({"ts":1,"v":2000})", 1).ok());
+  ASSERT_TRUE(pub.wait_published(30s));
+  ASSERT_TRUE(output_.wait_for_count(2001, 30s)) << output_.count();
+  ASSERT_TRUE(dead_.wait_for_count(1, 10s));
+  std::this_thread::sleep_for(100ms);
+  auto recs = output_.records();
+  ASSERT_EQ(recs.size(), 2001u);
+  for (int i = 0; i <= 2000; ++i) EXPECT_EQ(recs[static_cast<std::size_t>(i)].f[0], i);  // once each, in order
+  ASSERT_EQ(dead_.count(), 1u);
+  EXPECT_EQ(dead_.letters()[0].payload.size(), big.size());
+  EXPECT_EQ(errors("too_large"), 1.0);
+  auto* mqtt = dynamic_cast<MqttSource*>(source_.get());
+  EXPECT_EQ(mqtt->connects(), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Clients, MqttSourceTest, ::testing::Values("libmosquitto", "native"),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+
+// The native client's keep-alive: idle past 1.5 x keepalive, it must still be the same session.
+TEST(NativeSubscriberKeepAlive, PingsKeepAnIdleSessionAlive) {
+  if (!test::mosquitto_available()) GTEST_SKIP() << "no " << test::kMosquittoPath;
+  test::MosquittoBroker broker;
+  ASSERT_TRUE(broker.start().ok()) << broker.log();
+  std::atomic<int> received{0};
+  MqttClient::Callbacks cb;
+  cb.on_message = [&](std::string_view topic, std::string_view payload) {
+    if (topic == "k/a" && payload == "hello") ++received;
+  };
+  MqttConnectConfig cfg;
+  cfg.port = broker.port();
+  cfg.keepalive_s = 5;
+  NativeSubscriber sub("keepalive", cfg, cb);
+  sub.set_subscriptions({"k/#"}, 0);
+  ASSERT_TRUE(sub.start().ok());
+  ASSERT_TRUE(test::wait_until([&] { return sub.health() == Health::kConnected; }, 10s));
+  std::this_thread::sleep_for(8500ms);  // the broker drops a silent client after 7.5 s
+  EXPECT_EQ(sub.health(), Health::kConnected);
+  EXPECT_EQ(sub.connects(), 1u);
+  EXPECT_EQ(sub.disconnects(), 0u);
+  test::MqttTestClient pub;
+  ASSERT_TRUE(pub.connect(broker.host(), broker.port()).ok());
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        (void)pub.publish("k/a", "hello");
+        return received.load() > 0;
+      },
+      5s));
+  sub.stop();
+  EXPECT_EQ(sub.health(), Health::kDown);
+  EXPECT_EQ(broker.log().find("exceeded timeout"), std::string::npos) << broker.log();
+}
+
+TEST(NativeSubscriberConfig, RefusedCredentialsAreRetriedAndStopIsPrompt) {
+  if (!test::mosquitto_available()) GTEST_SKIP() << "no " << test::kMosquittoPath;
+  test::MosquittoBroker broker("allow_anonymous false\n");
+  ASSERT_TRUE(broker.start().ok()) << broker.log();
+  MqttConnectConfig cfg;
+  cfg.port = broker.port();
+  cfg.username = "nobody";
+  cfg.password = "wrong";
+  cfg.reconnect_min_ms = 50;
+  cfg.reconnect_max_ms = 100;
+  NativeSubscriber sub("refused", cfg, {});
+  sub.set_subscriptions({"k/#"}, 0);
+  ASSERT_TRUE(sub.start().ok());
+  std::this_thread::sleep_for(400ms);  // several refused attempts
+  EXPECT_NE(sub.health(), Health::kConnected);
+  EXPECT_EQ(sub.connects(), 0u);
+  const auto t0 = std::chrono::steady_clock::now();
+  sub.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
 }
 
 }  // namespace
