@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "api/http_server.h"
+#include "connectors/mqtt/mqtt_client.h"
 #include "core/clock.h"
 #include "runtime/runtime.h"
 
@@ -32,12 +33,28 @@ HealthReport health_of(Runtime& rt) {
   return h;
 }
 
+// dead_letter.topic: each dead letter is also published (QoS 1) on the broker of dead_letter.mqtt.
+Result<std::unique_ptr<MqttClient>> dead_letter_publisher(const AppConfig& config) {
+  if (!config.dead_letter) return std::unique_ptr<MqttClient>();
+  const ConfigNode* topic = config.dead_letter->find("topic");
+  if (!topic || !topic->is_scalar() || topic->str().empty()) return std::unique_ptr<MqttClient>();
+  OptionTable table;
+  add_mqtt_connect_options(table);
+  const ConfigNode* mqtt = config.dead_letter->find("mqtt");
+  EDGELOOP_ASSIGN_OR_RETURN(Options opts, Options::parse(table, mqtt ? *mqtt : ConfigNode(), "dead_letter.mqtt"));
+  EDGELOOP_ASSIGN_OR_RETURN(MqttConnectConfig connect, mqtt_connect_config(opts));
+  if (connect.client_id.empty()) connect.client_id = default_client_id("dead-letters");
+  return std::make_unique<MqttClient>("dead letters", connect, MqttClient::Callbacks{});
+}
+
 }  // namespace
 
 Status check_config(const AppConfig& config, const Registry& registry) {
   EDGELOOP_ASSIGN_OR_RETURN(auto rt, Runtime::build(config, registry));
   EDGELOOP_ASSIGN_OR_RETURN(ApiOptions api, api_options(config, ServeOptions{}));
   (void)api;
+  EDGELOOP_ASSIGN_OR_RETURN(auto dl, dead_letter_publisher(config));
+  (void)dl;
   return Status::Ok();
 }
 
@@ -45,6 +62,14 @@ Status serve(const AppConfig& config, const Registry& registry, const ServeOptio
   EDGELOOP_ASSIGN_OR_RETURN(auto rt, Runtime::build(config, registry));
   EDGELOOP_ASSIGN_OR_RETURN(ApiOptions api_opts, api_options(config, options));
   Runtime& runtime = *rt;
+  EDGELOOP_ASSIGN_OR_RETURN(std::unique_ptr<MqttClient> dl_client, dead_letter_publisher(config));
+  if (dl_client) {
+    EDGELOOP_TRY(dl_client->start());
+    const std::string topic = config.dead_letter->find("topic")->str();
+    runtime.dead_letters().add_output([client = dl_client.get(), topic](const DeadLetter&, const std::string& json) {
+      client->publish(topic.c_str(), json.data(), static_cast<int>(json.size()), 1, false);
+    });
+  }
   ApiServer api(api_opts, runtime.metrics(), [&runtime] { return health_of(runtime); });
   EDGELOOP_TRY(api.start());
   EDGELOOP_TRY(runtime.start());
@@ -75,6 +100,7 @@ Status serve(const AppConfig& config, const Registry& registry, const ServeOptio
     }
   }
   runtime.stop();
+  if (dl_client) dl_client->stop();
   api.stop();
   spdlog::info("edgeloop: stopped; {}", runtime.summary_line());
   return Status::Ok();

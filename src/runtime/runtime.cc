@@ -158,9 +158,7 @@ Status Runtime::start() {
     }
   }
   last_summary_ns_ = mono_now_ns();
-  if (settings_.summary_interval_ns > 0) {
-    summary_thread_ = std::thread([this] { summary_loop(); });
-  }
+  summary_thread_ = std::thread([this] { housekeeping_loop(); });
   return Status::Ok();
 }
 
@@ -175,8 +173,8 @@ void Runtime::stop() {
   if (summary_thread_.joinable()) summary_thread_.join();
   for (auto& s : sources_) s->stop();
   for (auto& shard : shards_) shard->stop();
-  for (auto& core : inline_cores_) core->export_counters();
   dispatcher_->stop();
+  export_counters();
   for (auto& a : actions_) a->stop();
   dead_letters_->stop();
 }
@@ -231,13 +229,24 @@ std::string Runtime::summary_line() {
   return buf;
 }
 
-void Runtime::summary_loop() {
+void Runtime::export_counters() {
+  std::lock_guard lock(export_mu_);
+  for (auto& shard : shards_) shard->core().export_counters();
+  for (auto& core : inline_cores_) core->export_counters();
+}
+
+void Runtime::housekeeping_loop() {
+  int64_t next_summary = settings_.summary_interval_ns > 0 ? mono_now_ns() + settings_.summary_interval_ns : 0;
   std::unique_lock lock(summary_mu_);
   while (!summary_stop_) {
-    summary_cv_.wait_for(lock, std::chrono::nanoseconds(settings_.summary_interval_ns), [&] { return summary_stop_; });
+    summary_cv_.wait_for(lock, std::chrono::nanoseconds(settings_.tick_ns), [&] { return summary_stop_; });
     if (summary_stop_) break;
     lock.unlock();
-    spdlog::info("{}", summary_line());
+    export_counters();
+    if (next_summary && mono_now_ns() >= next_summary) {
+      spdlog::info("{}", summary_line());
+      next_summary += settings_.summary_interval_ns;
+    }
     lock.lock();
   }
 }

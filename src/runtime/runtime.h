@@ -59,7 +59,9 @@ class Runtime {
 
  private:
   Runtime() = default;
-  void summary_loop();
+  // Every tick: the shards' counters out to Metrics; every summary_interval: the summary line.
+  void housekeeping_loop();
+  void export_counters();
 
   Metrics metrics_;
   std::unique_ptr<KeyTable> keys_;
@@ -80,6 +82,7 @@ class Runtime {
   Counter* backpressure_ = nullptr;
 
   bool started_ = false;
+  std::mutex export_mu_;
   std::mutex summary_mu_;
   std::condition_variable summary_cv_;
   bool summary_stop_ = false;

@@ -77,7 +77,6 @@ void Shard::run() {
     const int64_t wait = next_tick - mono_now_ns();
     parker_.park(wait > 0 ? wait : 1);
   }
-  core_.export_counters();
 }
 
 void ShardedOutput::push(Record&& r) {

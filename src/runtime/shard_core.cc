@@ -64,10 +64,13 @@ void ShardCore::process(Record& r) {
   if (r.source >= by_source_.size()) return;
   if (r.key >= slot_of_.size()) slot_of_.resize(std::max<std::size_t>(r.key + 1u, slot_of_.size() * 2), 0);
   uint32_t& slot = slot_of_[r.key];
-  if (slot == 0) slot = ++n_slots_;
+  if (slot == 0) {
+    slot = n_slots_.load(std::memory_order_relaxed) + 1;
+    n_slots_.store(slot, std::memory_order_relaxed);
+  }
   r.slot = slot - 1;
   for (Chain* c : by_source_[r.source]) {
-    ++c->in;
+    c->in.store(c->in.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     c->stages.front()->process(r, c->links[0]);
   }
 }
@@ -75,7 +78,7 @@ void ShardCore::process(Record& r) {
 void ShardCore::emit(Event&& e) {
   if (!events_.try_push(std::move(e))) {
     // Alerts and commands are never dropped: wait for the dispatcher, and count it.
-    ++event_waits_;
+    event_waits_.fetch_add(1, std::memory_order_relaxed);
     do {
       dispatcher_parker_.wake();
       std::this_thread::yield();
@@ -88,22 +91,23 @@ void ShardCore::tick(int64_t unix_now_ns) {
   for (auto& c : chains_) {
     for (std::size_t i = 0; i < c->stages.size(); ++i) c->stages[i]->tick(unix_now_ns, c->links[i]);
   }
-  export_counters();
 }
 
 void ShardCore::export_counters() {
   for (auto& c : chains_) {
-    c->in_counter->add(c->in - c->in_exported);
-    c->in_exported = c->in;
+    const uint64_t in = c->in.load(std::memory_order_relaxed);
+    c->in_counter->add(in - c->in_exported);
+    c->in_exported = in;
     for (std::size_t i = 0; i < c->stages.size(); ++i) {
-      const uint64_t f = c->links[i].forwarded;
+      const uint64_t f = c->links[i].forwarded.load(std::memory_order_relaxed);
       c->out_counters[i]->add(f - c->out_exported[i]);
       c->out_exported[i] = f;
     }
   }
-  event_waits_counter_->add(event_waits_ - event_waits_exported_);
-  event_waits_exported_ = event_waits_;
-  keys_gauge_->set(n_slots_);
+  const uint64_t waits = event_waits_.load(std::memory_order_relaxed);
+  event_waits_counter_->add(waits - event_waits_exported_);
+  event_waits_exported_ = waits;
+  keys_gauge_->set(n_slots_.load(std::memory_order_relaxed));
 }
 
 }  // namespace edgeloop

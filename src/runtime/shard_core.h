@@ -2,6 +2,7 @@
 // Runs on exactly one thread (a shard thread, or the source thread in inline mode).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -40,14 +41,16 @@ class ShardCore {
 
   // Runs every pipeline of r.source on r (sets r.slot).
   void process(Record& r);
-  // Periodic work: time windows, counters out to Metrics.
+  // Periodic work of the stages (time windows close).
   void tick(int64_t unix_now_ns);
-  // Exports the thread-local counters to Metrics (also done by tick).
+  // Adds what the counters gained since the last call to Metrics. Any one thread may call
+  // it (the runtime's housekeeping thread), concurrently with process(): the per-record
+  // counters are single-writer atomics, so counting costs the hot path a plain store.
   void export_counters();
 
   SpscRing<Event>& events() { return events_; }
   uint16_t index() const { return index_; }
-  std::size_t keys() const { return n_slots_; }
+  std::size_t keys() const { return n_slots_.load(std::memory_order_relaxed); }
   // The output schema of each stage of pipeline `p` (for the API's pipeline graph).
   const std::vector<std::unique_ptr<Stage>>* stages_of(uint16_t pipeline) const;
 
@@ -56,20 +59,21 @@ class ShardCore {
   class Link final : public Emitter {
    public:
     void forward(const Record& r) override {
-      ++forwarded;
+      forwarded.store(forwarded.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
       if (next) next->process(r, *next_link);
     }
     void emit(Event&& e) override { core->emit(std::move(e)); }
     Stage* next = nullptr;
     Link* next_link = nullptr;
     ShardCore* core = nullptr;
-    uint64_t forwarded = 0;
+    std::atomic<uint64_t> forwarded{0};
   };
   struct Chain {
     uint16_t pipeline = 0;
     std::vector<std::unique_ptr<Stage>> stages;
     std::unique_ptr<Link[]> links;
-    uint64_t in = 0, in_exported = 0;
+    std::atomic<uint64_t> in{0};
+    uint64_t in_exported = 0;  // exporter's
     std::vector<uint64_t> out_exported;
     Counter* in_counter = nullptr;
     std::vector<Counter*> out_counters;
@@ -84,8 +88,9 @@ class ShardCore {
   std::vector<std::vector<Chain*>> by_source_;
   std::vector<std::unique_ptr<Chain>> chains_;
   std::vector<uint32_t> slot_of_;  // KeyId -> slot + 1 (0: not seen on this shard)
-  uint32_t n_slots_ = 0;
-  uint64_t event_waits_ = 0, event_waits_exported_ = 0;
+  std::atomic<uint32_t> n_slots_{0};
+  std::atomic<uint64_t> event_waits_{0};
+  uint64_t event_waits_exported_ = 0;  // exporter's
   Counter* event_waits_counter_ = nullptr;
   Gauge* keys_gauge_ = nullptr;
 };

@@ -68,12 +68,12 @@ class T1EndToEnd : public ::testing::Test {
     if (!dir_.empty()) remove_tree(dir_);
   }
 
-  Status start_edgeloop() {
+  Status start_edgeloop(const std::string& config = std::string(EDGELOOP_SOURCE_DIR) + "/examples/t1.yaml") {
     ProcessOptions opt;
     opt.log_file = dir_ + "/edgeloop.log";
     opt.env = {"MQTT_HOST=127.0.0.1", "MQTT_PORT=" + std::to_string(broker_.port()),
                "EDGELOOP_HTTP_PORT=" + std::to_string(http_port_), "EDGELOOP_DEAD_LETTERS=" + dir_ + "/dead.jsonl"};
-    auto p = Process::start({EDGELOOP_BINARY, "run", std::string(EDGELOOP_SOURCE_DIR) + "/examples/t1.yaml"}, opt);
+    auto p = Process::start({EDGELOOP_BINARY, "run", config}, opt);
     if (!p.ok()) return p.error();
     edgeloop_ = std::move(*p);
     return Status::Ok();
@@ -218,6 +218,29 @@ TEST_F(T1EndToEnd, MalformedFloodLosesNoGoodMessage) {
     ++lines;
   }
   EXPECT_EQ(lines, n_bad);
+}
+
+TEST_F(T1EndToEnd, DeadLettersAlsoGoToAnMqttTopic) {
+  edgeloop_.stop();
+  ASSERT_TRUE(start_edgeloop(std::string(EDGELOOP_SOURCE_DIR) + "/tests/integration/testdata/dead_letter_topic.yaml").ok());
+  ASSERT_TRUE(client_.subscribe("edgeloop/dead_letters", 1).ok());
+  ASSERT_TRUE(wait_ready("probe2")) << read_file(dir_ + "/edgeloop.log");
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(client_.publish("bench/t1/x" + std::to_string(i) + "/temp", "{\"ts\":1,\"v\":true}").ok());
+  auto count_dead = [&] {
+    std::size_t n = 0;
+    for (const auto& m : client_.messages()) n += m.topic == "edgeloop/dead_letters";
+    return n;
+  };
+  ASSERT_TRUE(wait_until([&] { return count_dead() >= 50; }, 10s)) << count_dead();
+  for (const auto& m : client_.messages()) {
+    if (m.topic != "edgeloop/dead_letters") continue;
+    auto j = nlohmann::json::parse(m.payload);
+    EXPECT_EQ(j["source"], "t1");
+    EXPECT_EQ(j["payload"], "{\"ts\":1,\"v\":true}");
+    EXPECT_NE(j["reason"].get<std::string>().find("v"), std::string::npos) << j["reason"];
+  }
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(count_dead(), 50u);
 }
 
 }  // namespace
