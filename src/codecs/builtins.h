@@ -1,4 +1,4 @@
-// The codecs layer's plugins: codec.json.
+// The codecs layer's plugins: codec.json, codec.json_samples, codec.binary.
 #pragma once
 
 #include "core/registry.h"

@@ -1,7 +1,13 @@
 #include "models/builtins.h"
 
+#include "models/detect_stage.h"
+#include "models/health_stage.h"
+
 namespace edgeloop {
 
-void register_models(Registry& registry) { (void)registry; }
+void register_models(Registry& registry) {
+  registry.add_stage(DetectStage::info(), &DetectStage::create);
+  registry.add_stage(HealthStage::info(), &HealthStage::create);
+}
 
 }  // namespace edgeloop

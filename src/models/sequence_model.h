@@ -1,60 +1,60 @@
-// A variable-order Markov model of a quantised signal (prediction by partial matching): how
-// surprising is the current level after the last few levels, in bits. A signal that repeats a
-// pattern (a daily cycle, a regular train of spikes) becomes predictable, and a break of the
-// pattern surprising, whatever the magnitudes.
+// A variable-order Markov model of a quantised signal (prediction by partial matching, PPM
+// method C escapes): how surprising the current level is after the last few levels, in bits.
+// A signal that repeats a pattern (a daily cycle, a regular train of spikes) becomes
+// predictable, and a break of the pattern surprising, whatever the magnitudes.
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <unordered_map>
 #include <vector>
 
+#include "models/byte_io.h"
+
 namespace edgeloop::models {
 
+// Equal-width levels over a learned range; beyond it, levels grow with the log of the
+// distance, so that far values share levels instead of each being new.
 class Quantizer {
  public:
-  // Levels of width `width` from `lo`; beyond [lo, lo + levels * width] levels grow with the
-  // log of the distance, so that far values share levels instead of each being new.
-  void set(double lo, double width, int levels) {
-    lo_ = lo;
-    width_ = width;
-    levels_ = levels;
-    ready_ = true;
-  }
+  void set(double lo, double hi, int levels);
   bool ready() const { return ready_; }
-  int32_t level(double x) const {
-    const double t = (x - lo_) / width_;
-    if (t < 0) return -1 - static_cast<int32_t>(std::floor(std::log2(1.0 - t)));
-    if (t >= levels_) return levels_ + static_cast<int32_t>(std::floor(std::log2(1.0 + (t - levels_))));
-    return static_cast<int32_t>(t);
-  }
-  double lo() const { return lo_; }
-  double width() const { return width_; }
-  int levels() const { return levels_; }
+  int32_t level(double x) const;
+  void save(ByteWriter& w) const;
+  bool load(ByteReader& r);
 
  private:
   double lo_ = 0, width_ = 1;
-  int levels_ = 8;
+  int32_t levels_ = 8;
   bool ready_ = false;
 };
 
 class SequenceModel {
  public:
-  explicit SequenceModel(int order = 4, int alphabet = 16) : order_(order), alphabet_(alphabet) {}
-  // Surprise of `sym` after the history, in bits; then learns it.
+  static constexpr int kMaxOrder = 8;
+  SequenceModel() = default;
+  // `max_contexts` bounds the memory: past it, new contexts are not learned (known ones are).
+  SequenceModel(int order, int alphabet, std::size_t max_contexts);
+  // Surprise of `sym` after the recent symbols, in bits; then learns it.
   double observe(int32_t sym);
-  void reset_history() { hist_.clear(); }
+  std::size_t contexts() const { return nodes_.size(); }
+
+  void save(ByteWriter& w) const;
+  bool load(ByteReader& r);
 
  private:
   struct Node {
     uint32_t total = 0;
     std::vector<std::pair<int32_t, uint32_t>> next;  // symbol, count
   };
-  static uint64_t key(int j, const int32_t* ctx);
+  uint64_t key(int j) const;  // the context of the last j symbols
 
-  int order_;
-  int alphabet_;
-  std::vector<int32_t> hist_;  // the last `order_` symbols, oldest first
+  int order_ = 2;
+  int alphabet_ = 16;
+  std::size_t max_contexts_ = 50000;
+  std::array<int32_t, kMaxOrder> hist_{};  // the last `avail_` symbols, oldest first
+  int avail_ = 0;
   std::unordered_map<uint64_t, Node> nodes_;
 };
 

@@ -2,125 +2,130 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace edgeloop::models {
 
-UnivariateDetector::UnivariateDetector(const UnivariateParams& p)
-    : p_(p),
-      level_(static_cast<std::size_t>(p.hist), static_cast<std::size_t>(p.every), p.tail),
-      diff_(static_cast<std::size_t>(p.hist), static_cast<std::size_t>(p.every), p.tail),
-      season_(static_cast<std::size_t>(p.hist), static_cast<std::size_t>(p.every), p.tail),
-      mean_(static_cast<std::size_t>(p.hist), static_cast<std::size_t>(p.every), p.tail),
-      seq_tail_(static_cast<std::size_t>(p.hist), static_cast<std::size_t>(p.every), p.tail),
-      seq_(p.seq_order, 2 * p.seq_levels) {}
+namespace {
+constexpr uint32_t kStateVersion = 1;
+}
 
-// -log10 of the tail probability of v (both tails when two_sided), weighted; then v joins the history.
+UnivariateDetector::UnivariateDetector(const UnivariateConfig& cfg)
+    : cfg_(cfg),
+      level_(static_cast<std::size_t>(cfg.history), static_cast<std::size_t>(cfg.refit_every), cfg.tail),
+      step_(level_),
+      mean_(level_),
+      season_(level_),
+      seq_(level_),
+      seq_mean_(level_),
+      mean_ring_(static_cast<std::size_t>(std::max(cfg.mean_len, 1))),
+      seq_mean_ring_(static_cast<std::size_t>(std::max(cfg.sequence_mean_len, 1))),
+      season_buf_(cfg.season_ns, cfg.season_ns / 24, static_cast<std::size_t>(cfg.season_points)),
+      seq_model_(cfg.order, 2 * cfg.levels, static_cast<std::size_t>(cfg.max_contexts)) {}
+
+// The weighted surprise of v against the history of m (upper tail, or both); then v joins
+// the history.
 double UnivariateDetector::expert(TailModel& m, double v, double w, bool two_sided) {
   double s = 0;
   if (m.size() >= 10) {
-    double p = m.p_upper(v);
-    if (two_sided) p = std::min(p, m.p_lower(v));
+    const double p = two_sided ? std::min(m.p_upper(v), m.p_lower(v)) : m.p_upper(v);
     s = w * -std::log10(std::max(p, 1e-300));
+    if (nparts_ < 8) parts_[nparts_++] = s;
   }
   m.push(v);
   return s;
 }
 
-double UnivariateDetector::update(double x, int64_t) {
+double UnivariateDetector::update(double x, int64_t ts_ns, bool warming) {
+  if (std::isnan(x)) return std::numeric_limits<double>::quiet_NaN();
   ++n_;
   if (n_ == 1) {
     prev_ = x;
+    warm_min_ = warm_max_ = x;
     level_.push(x);
-    if (p_.season > 0) season_ring_.push_back(x);
-    return 0;
+    if (cfg_.season_ns > 0) (void)season_buf_.exchange(ts_ns, x);
+    return surprise_ = 0;
   }
   const double dx = x - prev_;
   prev_ = x;
   double s = 0;
-  int experts = 0;
-  auto acc = [&](double a, double b) { return p_.combine == 1 ? a + b : std::max(a, b); };
-  if (p_.w_level > 0) {
-    s = acc(s, expert(level_, x, p_.w_level, true));
-    ++experts;
+  if (cfg_.w_level > 0) s += expert(level_, x, cfg_.w_level);
+  if (cfg_.w_step > 0) s += expert(step_, dx, cfg_.w_step);
+  if (cfg_.season_ns > 0 && cfg_.w_season > 0) {
+    if (auto then = season_buf_.exchange(ts_ns, x)) s += expert(season_, x - *then, cfg_.w_season);
   }
-  if (p_.w_diff > 0) {
-    s = acc(s, expert(diff_, dx, p_.w_diff, true));
-    ++experts;
+  if (cfg_.w_mean > 0) {
+    mean_ring_.push(x);
+    if (mean_ring_.full()) s += expert(mean_, mean_ring_.mean(), cfg_.w_mean);
   }
-  if (p_.season > 0 && p_.w_season > 0) {
-    const auto S = static_cast<std::size_t>(p_.season);
-    if (season_ring_.size() == S) {
-      const double res = x - season_ring_[season_head_];
-      s = acc(s, expert(season_, res, p_.w_season, true));
-      season_ring_[season_head_] = x;
-      season_head_ = (season_head_ + 1) % S;
-    } else {
-      season_ring_.push_back(x);
-    }
-    ++experts;
-  }
-  if (p_.w_mean > 0) {
-    const auto L = static_cast<std::size_t>(std::max(p_.mean_len, 1));
-    if (mean_ring_.size() < L) {
-      mean_ring_.push_back(x);
-    } else {
-      mean_sum_ -= mean_ring_[mean_head_];
-      mean_ring_[mean_head_] = x;
-      mean_head_ = (mean_head_ + 1) % L;
-    }
-    mean_sum_ += x;
-    if (mean_ring_.size() == L) s = acc(s, expert(mean_, mean_sum_ / static_cast<double>(L), p_.w_mean, true));
-    ++experts;
-  }
-  if (p_.w_seq > 0) {
+  if (cfg_.w_sequence > 0 || cfg_.w_sequence_mean > 0) {
     if (!quant_.ready()) {
-      warm_.push_back(x);
-      if (static_cast<int>(warm_.size()) >= std::max(p_.warmup, 10)) {
-        const auto [mn, mx] = std::minmax_element(warm_.begin(), warm_.end());
-        const double width = std::max({(*mx - *mn) / p_.seq_levels, 1e-6 * std::fabs(*mx), 1e-12});
-        quant_.set(*mn, width, p_.seq_levels);
-      }
+      warm_min_ = std::min(warm_min_, x);
+      warm_max_ = std::max(warm_max_, x);
+      if (!warming) quant_.set(warm_min_, warm_max_, cfg_.levels);
     } else {
-      s = acc(s, expert(seq_tail_, seq_.observe(quant_.level(x)), p_.w_seq, false));
+      const double bits = seq_model_.observe(quant_.level(x));
+      if (cfg_.w_sequence > 0) s += expert(seq_, bits, cfg_.w_sequence, false);
+      if (cfg_.w_sequence_mean > 0) {
+        seq_mean_ring_.push(bits);
+        s += expert(seq_mean_, seq_mean_ring_.mean(), cfg_.w_sequence_mean, false);
+      }
     }
-    ++experts;
   }
-  if (p_.combine == 0) s = std::max(0.0, s - std::log10(std::max(experts, 1)));
-  double score = s / (s + p_.half);
-
-  if (n_ <= p_.warmup) return 0;
-  if (p_.suppress > 0) {
+  if (cfg_.combine != 0) {
+    std::sort(parts_.begin(), parts_.begin() + nparts_, std::greater<>());
+    s = cfg_.combine == 1 ? (nparts_ ? parts_[0] : 0) : (nparts_ > 1 ? parts_[0] + parts_[1] : nparts_ ? parts_[0] : 0);
+  }
+  nparts_ = 0;
+  if (cfg_.mature > 0 && n_ < static_cast<uint64_t>(cfg_.mature)) s *= static_cast<double>(n_) / cfg_.mature;
+  surprise_ = s;
+  if (warming) return 0;
+  double score = s / (s + cfg_.half);
+  if (cfg_.suppress > 0) {
     if (suppress_left_ > 0) {
       --suppress_left_;
-      if (score <= last_peak_) return score * 0.5;  // a stronger burst still passes
+      if (score <= last_peak_) return score * cfg_.suppress_factor;  // a stronger peak still passes
     }
-    if (score >= p_.suppress_above) {
-      suppress_left_ = p_.suppress;
+    if (score >= cfg_.suppress_above) {
+      suppress_left_ = cfg_.suppress;
       last_peak_ = score;
     }
   }
   return score;
 }
 
-bool set_univariate_param(UnivariateParams& p, const std::string& name, double v) {
-  static const std::map<std::string, double UnivariateParams::*> doubles = {
-      {"w_level", &UnivariateParams::w_level}, {"w_diff", &UnivariateParams::w_diff},
-      {"w_season", &UnivariateParams::w_season}, {"w_mean", &UnivariateParams::w_mean}, {"w_seq", &UnivariateParams::w_seq},
-      {"tail", &UnivariateParams::tail}, {"suppress_above", &UnivariateParams::suppress_above},
-      {"half", &UnivariateParams::half}};
-  static const std::map<std::string, int UnivariateParams::*> ints = {
-      {"warmup", &UnivariateParams::warmup}, {"hist", &UnivariateParams::hist}, {"every", &UnivariateParams::every},
-      {"season", &UnivariateParams::season}, {"mean_len", &UnivariateParams::mean_len}, {"seq_order", &UnivariateParams::seq_order}, {"seq_levels", &UnivariateParams::seq_levels},
-      {"suppress", &UnivariateParams::suppress}, {"combine", &UnivariateParams::combine}};
-  if (auto it = doubles.find(name); it != doubles.end()) {
-    p.*(it->second) = v;
-    return true;
+void UnivariateDetector::save(ByteWriter& w) const {
+  w.put(kStateVersion);
+  w.put(n_);
+  w.put(prev_);
+  w.put(surprise_);
+  w.put(warm_min_);
+  w.put(warm_max_);
+  for (const TailModel* m : {&level_, &step_, &mean_, &season_, &seq_, &seq_mean_}) m->save(w);
+  mean_ring_.save(w);
+  seq_mean_ring_.save(w);
+  season_buf_.save(w);
+  quant_.save(w);
+  seq_model_.save(w);
+  w.put(suppress_left_);
+  w.put(last_peak_);
+}
+
+bool UnivariateDetector::load(ByteReader& r) {
+  if (r.get<uint32_t>() != kStateVersion) return false;
+  n_ = r.get<uint64_t>();
+  prev_ = r.get<double>();
+  surprise_ = r.get<double>();
+  warm_min_ = r.get<double>();
+  warm_max_ = r.get<double>();
+  for (TailModel* m : {&level_, &step_, &mean_, &season_, &seq_, &seq_mean_})
+    if (!m->load(r)) return false;
+  if (!mean_ring_.load(r) || !seq_mean_ring_.load(r) || !season_buf_.load(r) || !quant_.load(r) || !seq_model_.load(r)) {
+    return false;
   }
-  if (auto it = ints.find(name); it != ints.end()) {
-    p.*(it->second) = static_cast<int>(v);
-    return true;
-  }
-  return false;
+  suppress_left_ = r.get<int32_t>();
+  last_peak_ = r.get<double>();
+  return r.ok();
 }
 
 }  // namespace edgeloop::models

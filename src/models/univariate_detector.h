@@ -1,67 +1,80 @@
-// A robust online detector for one scalar signal (per key). Several "experts" each compute a
-// raw statistic of the current reading (level, step, seasonal residual, short mean), and each
-// statistic is calibrated against its own recent history by a TailModel into a tail
-// probability. The surprise is -log10 of the smallest probability (Bonferroni-corrected);
-// the score maps a probability of 1e-10 to 1. Calibration makes a score mean the same on a
-// quiet and on a spiky signal, which one threshold across keys needs.
+// The robust online detector for one scalar signal (one instance per key). Six "experts" each
+// compute a raw statistic of the current reading:
+//   level     the value itself                step      the change since the last reading
+//   mean      the mean of the last few        season    the change since one season ago
+//   sequence  the surprise (bits) of the reading's level after the last levels (PPM)
+//   sequence_mean  the mean of that surprise over the last few readings
+// Each statistic is calibrated against its own recent history by a TailModel into a tail
+// probability p; the surprise is the weighted sum of -log10 p over the experts (Fisher's
+// combination: evidence from several views adds up, one noisy view alone stays low), and the
+// score is surprise / (surprise + half), in [0, 1). After a score above `suppress_above`,
+// the next `suppress` readings are damped unless they exceed it: one anomaly, one peak.
 #pragma once
 
+#include <array>
 #include <cstdint>
-#include <map>
 #include <string>
-#include <vector>
 
+#include "models/byte_io.h"
+#include "models/ring.h"
+#include "models/season_buffer.h"
 #include "models/sequence_model.h"
 #include "models/tail_model.h"
 
 namespace edgeloop::models {
 
-struct UnivariateParams {
-  int warmup = 150;        // records before the first score (the healthy baseline)
-  int hist = 2000;         // history of every statistic
-  int every = 16;          // refit the tails every N records
-  double tail = 0.02;      // fraction of the history in the fitted tail
-  double w_level = 1.0;    // expert weights (0: off)
-  double w_diff = 1.0;
-  double w_season = 0.0;
-  double w_mean = 0.0;
-  double w_seq = 0.0;
-  int seq_order = 4;
-  int seq_levels = 8;
-  int season = 0;          // season length in records (0: none)
-  int mean_len = 6;        // short mean length
-  int combine = 0;         // 0: max of the experts' surprises, 1: sum
-  int suppress = 0;        // after a score above `suppress_above`, damp the next N records
+struct UnivariateConfig {
+  int history = 2000;        // readings each expert's calibration remembers
+  int refit_every = 16;      // refit the calibration tails every N readings
+  double tail = 0.02;        // share of the history in each fitted tail
+  double w_level = 1, w_step = 1, w_mean = 1, w_season = 1, w_sequence = 1, w_sequence_mean = 1;
+  int mean_len = 6;
+  int sequence_mean_len = 5;
+  int levels = 10;           // quantisation levels over the warm-up range
+  int order = 2;             // context length of the sequence model
+  int max_contexts = 50000;
+  int64_t season_ns = 0;     // 0: no seasonal expert
+  int season_points = 20000; // memory bound of the seasonal expert
+  double half = 3;           // surprise that maps to score 0.5
+  int suppress = 60;
   double suppress_above = 0.5;
-  double half = 10;        // surprise (sum of -log10 p) that maps to score 0.5
+  double suppress_factor = 0;
+  int mature = 0;            // readings after which the surprise counts in full (linear ramp)
+  int combine = 0;           // 0 sum, 1 max, 2 top-2
 };
 
 class UnivariateDetector {
  public:
-  explicit UnivariateDetector(const UnivariateParams& p);
-  double update(double x, int64_t ts_ns);
+  explicit UnivariateDetector(const UnivariateConfig& cfg);
+
+  // Learns x (event time ts_ns) and returns its score. While `warming` the detector only
+  // learns (score 0); the first reading after the warm-up fixes the quantisation range.
+  // A NaN reading is skipped (NaN score, nothing learned).
+  double update(double x, int64_t ts_ns, bool warming);
+  // The surprise behind the last score (sum of -log10 p).
+  double surprise() const { return surprise_; }
+  uint64_t count() const { return n_; }
+
+  void save(ByteWriter& w) const;
+  bool load(ByteReader& r);
 
  private:
-  double expert(TailModel& m, double v, double w, bool two_sided);
+  double expert(TailModel& m, double v, double w, bool two_sided = true);
 
-  UnivariateParams p_;
-  int64_t n_ = 0;
+  UnivariateConfig cfg_;
+  uint64_t n_ = 0;
   double prev_ = 0;
-  TailModel level_, diff_, season_, mean_;
-  TailModel seq_tail_;
-  SequenceModel seq_;
+  double surprise_ = 0;
+  double warm_min_ = 0, warm_max_ = 0;
+  TailModel level_, step_, mean_, season_, seq_, seq_mean_;
+  RingMean mean_ring_, seq_mean_ring_;
+  SeasonBuffer season_buf_;
   Quantizer quant_;
-  std::vector<double> warm_;
-  std::vector<double> season_ring_;
-  std::size_t season_head_ = 0;
-  std::vector<double> mean_ring_;
-  std::size_t mean_head_ = 0;
-  double mean_sum_ = 0;
-  int suppress_left_ = 0;
+  SequenceModel seq_model_;
+  std::array<double, 8> parts_{};
+  int nparts_ = 0;
+  int32_t suppress_left_ = 0;
   double last_peak_ = 0;
 };
-
-// Sets a parameter by name (for tuning tools); false when unknown.
-bool set_univariate_param(UnivariateParams& p, const std::string& name, double value);
 
 }  // namespace edgeloop::models

@@ -72,6 +72,17 @@ TEST(JsonCodec, FieldOrderAndUnknownFieldsDoNotMatter) {
   EXPECT_EQ(out[0].ts_ns, 1732540000000000001);
 }
 
+TEST(JsonCodec, DuplicateMembersLastWins) {
+  JsonCodecConfig c;
+  c.values = {{"b", "a.b"}};
+  auto codec = make(c);
+  std::vector<Record> out;
+  ASSERT_TRUE(codec->decode(R"({"ts":1,"a":{"b":1},"ts":2,"a":{"b":5}})", kRecv, out).ok());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].f[0], 5.0);
+  EXPECT_EQ(out[0].ts_ns, 2'000'000'000);
+}
+
 TEST(JsonCodec, EscapedKeysMatchOnceUnescaped) {
   auto codec = make();
   std::vector<Record> out;

@@ -1,6 +1,7 @@
 // Development tool (not a test): runs the univariate detector directly over a NAB folder with
 // parameters from the command line (name=value ...) and prints the three NAB scores, and with
 // -v the per-file outcome at the standard threshold. Used to choose examples/nab.yaml.
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -12,18 +13,50 @@
 
 using namespace edgeloop;
 
+namespace {
+bool set_param(models::UnivariateConfig& c, int& warmup, const std::string& k, double v) {
+  const auto i = static_cast<int>(v);
+  if (k == "warmup") warmup = i;
+  else if (k == "history") c.history = i;
+  else if (k == "refit_every") c.refit_every = i;
+  else if (k == "tail") c.tail = v;
+  else if (k == "w_level") c.w_level = v;
+  else if (k == "w_step") c.w_step = v;
+  else if (k == "w_mean") c.w_mean = v;
+  else if (k == "w_season") c.w_season = v;
+  else if (k == "w_sequence") c.w_sequence = v;
+  else if (k == "w_sequence_mean") c.w_sequence_mean = v;
+  else if (k == "mean_len") c.mean_len = i;
+  else if (k == "sequence_mean_len") c.sequence_mean_len = i;
+  else if (k == "levels") c.levels = i;
+  else if (k == "order") c.order = i;
+  else if (k == "season_s") c.season_ns = static_cast<int64_t>(v * 1e9);
+  else if (k == "half") c.half = v;
+  else if (k == "suppress") c.suppress = i;
+  else if (k == "suppress_above") c.suppress_above = v;
+  else if (k == "suppress_factor") c.suppress_factor = v;
+  else if (k == "mature") c.mature = i;
+  else if (k == "combine") c.combine = i;
+  else return false;
+  return true;
+}
+}  // namespace
+
 int main(int argc, char** argv) {
   std::string dir = std::string(EDGELOOP_SOURCE_DIR) + "/../shared/data/nab";
-  models::UnivariateParams p;
+  models::UnivariateConfig p;
+  int warmup = 150;
   bool verbose = false;
   bool htm = false;
+  std::string dump;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "-v") { verbose = true; continue; }
     if (a == "--htm") { htm = true; continue; }
+    if (a.rfind("dump=", 0) == 0) { dump = a.substr(5); continue; }
     const auto eq = a.find('=');
     if (eq == std::string::npos) { dir = a; continue; }
-    if (!models::set_univariate_param(p, a.substr(0, eq), std::stod(a.substr(eq + 1)))) {
+    if (!set_param(p, warmup, a.substr(0, eq), std::stod(a.substr(eq + 1)))) {
       std::fprintf(stderr, "unknown parameter %s\n", a.c_str());
       return 2;
     }
@@ -46,7 +79,12 @@ int main(int argc, char** argv) {
     }
     models::UnivariateDetector d(p);
     s.reserve(f.values.size());
-    for (std::size_t i = 0; i < f.values.size(); ++i) s.push_back(d.update(f.values[i], f.ts_ns[i]));
+    for (std::size_t i = 0; i < f.values.size(); ++i) s.push_back(d.update(f.values[i], f.ts_ns[i], static_cast<int>(i) < warmup));
+    if (!dump.empty() && f.name.find(dump) != std::string::npos) {
+      FILE* o = std::fopen("/tmp/viz/scores.txt", "w");
+      for (double v : s) std::fprintf(o, "%.6f\n", v);
+      std::fclose(o);
+    }
     scores.push_back(std::move(s));
   }
   double out[3];
@@ -69,6 +107,22 @@ int main(int argc, char** argv) {
       std::printf("\n");
     }
     std::printf("threshold %.6f\n", std_result.threshold);
+    // Missed windows: their best score; false positives: the highest ones outside windows.
+    struct Fp { double score; std::string file; std::size_t row; double cost; };
+    std::vector<Fp> fps;
+    for (std::size_t f = 0; f < corpus->files.size(); ++f) {
+      const auto& sw = sweeps[f];
+      for (std::size_t w = 0; w < corpus->files[f].windows.size(); ++w) {
+        const auto& win = corpus->files[f].windows[w];
+        double best = 0; std::size_t at = 0;
+        for (std::size_t i = win.first; i <= win.last; ++i) if (scores[f][i] > best) { best = scores[f][i]; at = i; }
+        if (best < std_result.threshold) std::printf("MISS %-55s w%zu best %.3f at %.2f\n", corpus->files[f].name.c_str(), w, best, static_cast<double>(at - win.first) / static_cast<double>(win.last - win.first + 1));
+      }
+      for (std::size_t i = sw.probation; i < sw.rows; ++i)
+        if (sw.window[i] < 0 && scores[f][i] >= std_result.threshold - 0.05) fps.push_back({scores[f][i], corpus->files[f].name, i, sw.value[i]});
+    }
+    std::sort(fps.begin(), fps.end(), [](const Fp& a, const Fp& b) { return a.score > b.score; });
+    for (const auto& fp : fps) std::printf("FP %.3f %-55s row %zu cost %.2f\n", fp.score, fp.file.c_str(), fp.row, fp.cost);
   }
   std::printf("standard %.2f lowFP %.2f lowFN %.2f\n", out[0], out[1], out[2]);
   return 0;

@@ -20,9 +20,9 @@ const OptionTable& mqtt_source_options() {
                  "`d0001`, `{1}/{2}` is `t1/d0001`; `{topic}` is the whole topic. A topic without the level is "
                  "dead-lettered (reason `bad_topic`)."});
     t.push_back({"client", OptionType::kString, "libmosquitto",
-                 "MQTT client: `libmosquitto`, or `native`, a lean built-in MQTT 3.1.1 subscriber (plain TCP, no TLS) "
-                 "that reads bursts with a few syscalls: about 10x less CPU per message than libmosquitto's "
-                 "receive loop, for high message rates.",
+                 "MQTT client: `libmosquitto`, or `native`: a lean built-in MQTT 3.1.1 subscriber (plain TCP, no TLS) "
+                 "that reads whatever the socket holds and parses every packet in it, where libmosquitto makes four "
+                 "syscalls per message; about half the CPU per message at high rates.",
                  false, -std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),
                  {"libmosquitto", "native"}});
     t.push_back({"codec", OptionType::kAny, "json",

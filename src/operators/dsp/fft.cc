@@ -1,6 +1,7 @@
 #include "operators/dsp/fft.h"
 
 #include <cmath>
+#include <cstring>
 #include <numbers>
 #include <string>
 #include <utility>
@@ -78,27 +79,68 @@ void radix2_last(std::size_t block, const float* __restrict xr, const float* __r
   }
 }
 
-// The four-step middle: C[j][k1] = B[k1][j] * W^(j k1), B being n1 rows of n2, C n2 rows of n1.
-// Square tiles of 16 keep both sides of the transpose within a few cache lines.
+// The helpers below pass vectors by value but are always inlined, so no call ever uses the
+// ABI GCC warns about for targets without AVX.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+// Eight floats as one GCC vector (lowered to whatever the target has: one AVX register, two
+// SSE ones, NEON pairs).
+typedef float V8 __attribute__((vector_size(32)));
+typedef int I8 __attribute__((vector_size(32)));
+
+__attribute__((always_inline)) inline V8 load8(const float* p) {
+  V8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+__attribute__((always_inline)) inline void store8(float* p, const V8& v) { std::memcpy(p, &v, sizeof v); }
+
+// Transposes the 8x8 tile r[0..7] (rows) in registers: unpack pairs, then quads, then halves.
+__attribute__((always_inline)) inline void transpose8(V8 (&r)[8]) {
+  V8 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = __builtin_shuffle(r[i], r[i + 1], I8{0, 8, 1, 9, 4, 12, 5, 13});
+    t[i + 1] = __builtin_shuffle(r[i], r[i + 1], I8{2, 10, 3, 11, 6, 14, 7, 15});
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = __builtin_shuffle(t[i], t[i + 2], I8{0, 1, 8, 9, 4, 5, 12, 13});
+    u[i + 1] = __builtin_shuffle(t[i], t[i + 2], I8{2, 3, 10, 11, 6, 7, 14, 15});
+    u[i + 2] = __builtin_shuffle(t[i + 1], t[i + 3], I8{0, 1, 8, 9, 4, 5, 12, 13});
+    u[i + 3] = __builtin_shuffle(t[i + 1], t[i + 3], I8{2, 3, 10, 11, 6, 7, 14, 15});
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[i] = __builtin_shuffle(u[i], u[i + 4], I8{0, 1, 2, 3, 8, 9, 10, 11});
+    r[i + 4] = __builtin_shuffle(u[i], u[i + 4], I8{4, 5, 6, 7, 12, 13, 14, 15});
+  }
+}
+
+// The four-step middle: C[j][k1] = B[k1][j] * W^(j k1), B being n1 rows of n2, C n2 rows of
+// n1 (both multiples of 8), in 8x8 tiles transposed in registers.
 EDGELOOP_DSP_CLONES
 void twiddle_transpose(std::size_t n1, std::size_t n2, const float* __restrict br, const float* __restrict bi,
                        const float* __restrict twr, const float* __restrict twi, float* __restrict cr,
                        float* __restrict ci) {
-  constexpr std::size_t kTile = 16;
-  for (std::size_t k0 = 0; k0 < n1; k0 += kTile) {
-    for (std::size_t j0 = 0; j0 < n2; j0 += kTile) {
-      for (std::size_t k1 = k0; k1 < k0 + kTile && k1 < n1; ++k1) {
-        for (std::size_t j = j0; j < j0 + kTile && j < n2; ++j) {
-          const std::size_t from = k1 * n2 + j;
-          const float vr = br[from] * twr[from] - bi[from] * twi[from];
-          const float vi = br[from] * twi[from] + bi[from] * twr[from];
-          cr[j * n1 + k1] = vr;
-          ci[j * n1 + k1] = vi;
-        }
+  for (std::size_t k0 = 0; k0 < n1; k0 += 8) {
+    for (std::size_t j0 = 0; j0 < n2; j0 += 8) {
+      V8 re[8], im[8];
+      for (std::size_t i = 0; i < 8; ++i) {
+        const std::size_t from = (k0 + i) * n2 + j0;
+        const V8 xr = load8(br + from), xi = load8(bi + from), wr = load8(twr + from), wi = load8(twi + from);
+        re[i] = xr * wr - xi * wi;
+        im[i] = xr * wi + xi * wr;
+      }
+      transpose8(re);
+      transpose8(im);
+      for (std::size_t i = 0; i < 8; ++i) {
+        store8(cr + (j0 + i) * n1 + k0, re[i]);
+        store8(ci + (j0 + i) * n1 + k0, im[i]);
       }
     }
   }
 }
+
+#pragma GCC diagnostic pop
 
 void run_column_plan(const ComplexFft::ColumnPlan& plan, float*& xr, float*& xi, float*& yr, float*& yi) {
   for (const ComplexFft::Pass& pass : plan.passes) {

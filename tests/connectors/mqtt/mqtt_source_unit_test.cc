@@ -167,7 +167,7 @@ TEST(MqttSource, FactoryErrors) {
   n.set("codec", scalar("protobuf"));
   auto bad_codec = make(n);
   ASSERT_FALSE(bad_codec.ok());
-  EXPECT_NE(bad_codec.error().message.find("unknown codec type 'protobuf' (one of: json)"), std::string::npos)
+  EXPECT_NE(bad_codec.error().message.find("unknown codec type 'protobuf' (one of: "), std::string::npos)
       << bad_codec.error().message;
 
   n = source_node();

@@ -1,0 +1,39 @@
+// `edgeloop eval nab|skab`: loads a data set, replays it through a pipeline config (the
+// built-in examples/nab.yaml or skab.yaml, or --config), scores it, writes a JSON report and
+// one SVG plot per series (in `<report>_plots/`), and returns the one-line summary.
+#pragma once
+
+#include <string>
+
+#include "core/registry.h"
+#include "core/result.h"
+#include "eval/replay.h"
+
+namespace edgeloop::eval {
+
+struct EvalOptions {
+  std::string data_dir;
+  std::string config_path;  // empty: the built-in example
+  std::string report_path;  // empty: no report, no plots
+  std::string only;         // keep the files whose name contains this (a slice)
+  bool progress = false;    // a progress bar on stderr
+  bool plots = true;        // with a report: one SVG per series
+};
+
+struct EvalResult {
+  std::string summary_json;  // the contract's last line
+  std::string text;          // human-readable lines printed before it
+  ReplayStats stats;
+};
+
+// The examples compiled into the binary (examples/nab.yaml, examples/skab.yaml).
+const char* builtin_nab_config();
+const char* builtin_skab_config();
+
+Result<EvalResult> run_nab_eval(const EvalOptions& options, const Registry& registry);
+Result<EvalResult> run_skab_eval(const EvalOptions& options, const Registry& registry);
+
+// A progress bar on stderr, redrawn at most every 100 ms: "[#####.....]  45%  61k/137k rows".
+ReplayProgress stderr_progress(const std::string& label);
+
+}  // namespace edgeloop::eval
