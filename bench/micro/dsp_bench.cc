@@ -25,6 +25,7 @@
 #include "core/plugin.h"
 #include "operators/dsp/envelope.h"
 #include "operators/dsp/features.h"
+#include "operators/dsp/features_stage.h"
 #include "operators/dsp/fft.h"
 #include "operators/dsp/samples_stage.h"
 #include "operators/dsp/synthetic.h"
@@ -291,6 +292,52 @@ void BM_SamplesStage(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 1000);
 }
 BENCHMARK(BM_SamplesStage);
+
+// op.samples -> op.features on the V1 signal, as a pipeline runs them: 2048-sample blocks in,
+// one 13-feature record out per block (4096-sample windows at hop 2048). Items: samples.
+class Chain final : public Emitter {
+ public:
+  explicit Chain(Stage& next) : next_(next) {}
+  void forward(const Record& r) override { next_.process(r, sink_); }
+  void emit(Event&&) override {}
+
+ private:
+  Stage& next_;
+  NullEmitter sink_;
+};
+
+void BM_SamplesToFeaturesV1(benchmark::State& state) {
+  SamplesConfig c;
+  c.size = kWin;
+  c.hop = kHop;
+  Schema none;
+  StageContext ctx;
+  ctx.input = &none;
+  SamplesStage samples(c, none, ctx);
+  auto names = FeatureExtractor::output_names(FeatureConfig{});
+  FeaturesStage features(FeatureConfig{}, Schema(*names), 0, ctx);
+  Chain chain(features);
+  // 64 blocks of V1 channel 0, cycled (the content does not change the cost).
+  std::vector<Record> blocks(64);
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    auto b = std::make_shared<SampleBlock>();
+    b->sample_rate_hz = kV1SampleRate;
+    b->samples.resize(kHop);
+    v1_samples(0, i * kHop, kHop, b->samples.data());
+    blocks[i].block = std::move(b);
+  }
+  std::size_t i = 0;
+  int64_t ts = 0;
+  for (auto _ : state) {
+    Record& r = blocks[i];
+    r.ts_ns = ts;
+    samples.process(r, chain);
+    ts += 80'000'000;
+    i = i + 1 == blocks.size() ? 0 : i + 1;
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(kHop));
+}
+BENCHMARK(BM_SamplesToFeaturesV1);
 
 }  // namespace
 }  // namespace edgeloop::dsp

@@ -5,6 +5,7 @@
 #include "connectors/mqtt/builtins.h"
 #include "connectors/simulator/builtins.h"
 #include "operators/builtins.h"
+#include "operators/dsp/builtins.h"
 #include "rules/builtins.h"
 
 namespace edgeloop {
@@ -14,6 +15,7 @@ void register_all(Registry& registry) {
   register_mqtt(registry);
   register_simulator(registry);
   register_operators(registry);
+  register_dsp(registry);
   register_rules(registry);
   register_actions(registry);
 }

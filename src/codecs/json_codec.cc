@@ -154,7 +154,7 @@ const OptionTable& json_codec_options() {
        false, -std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),
        {"auto", "ns", "us", "ms", "s"}},
       {"values", OptionType::kAny, "v",
-       "The numeric fields to read, in order (at most 8): a path, a list of paths, or `{name: path}` entries "
+       "The numeric fields to read, in order (at most 16): a path, a list of paths, or `{name: path}` entries "
        "(in a list or as a map). A path's field name is its last segment. Each must be a JSON number; "
        "strings, booleans and null are type errors."},
       {"max_payload", OptionType::kSize, "64KiB",

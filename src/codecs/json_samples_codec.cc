@@ -29,7 +29,7 @@ const OptionTable& json_samples_codec_options() {
        .description = "Unit of the timestamp; `auto` picks it by magnitude as codec.json does.",
        .choices = {"auto", "ns", "us", "ms", "s"}},
       {.name = "values", .type = OptionType::kList,
-       .description = "Numeric members of an object payload carried as the record's fields, in order (at most 8), "
+       .description = "Numeric members of an object payload carried as the record's fields, in order (at most 16), "
                       "e.g. `[rpm]` for op.envelope's `shaft_field`. Each must be present and a number."},
       {.name = "max_samples", .type = OptionType::kInt, .default_value = "1048576",
        .description = "Most samples one payload may hold; more is rejected (`too_large`).", .min = 1, .max = 1 << 26},

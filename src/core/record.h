@@ -14,9 +14,11 @@ namespace edgeloop {
 using KeyId = uint32_t;
 inline constexpr KeyId kNoKey = UINT32_MAX;
 
-// Most scalar telemetry carries a handful of values per message; a fixed array keeps a
-// Record trivially copyable through the rings with no allocation.
-inline constexpr std::size_t kMaxFields = 8;
+// Scalar telemetry carries a handful of values per message, a V1 feature vector 13; a fixed
+// array keeps a Record copyable through the rings with no allocation. Longer vectors travel in
+// `block`; a schema may name more fields than a record carries, and stages that read fields by
+// name refuse those past kMaxFields.
+inline constexpr std::size_t kMaxFields = 16;
 
 // The names of a Record's fields, fixed per stage when a pipeline is built; Records carry
 // only the values, by index.

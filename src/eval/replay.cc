@@ -19,6 +19,7 @@ class Collector {
  public:
   Collector(const std::vector<ReplaySeries>& series, std::vector<ReplayOutput>& out) : series_(series), out_(out) {
     cursor_.assign(series.size(), 0);
+    tap_cursor_.assign(series.size(), 0);
     raised_.assign(series.size(), 0);
     raised_from_.assign(series.size(), 0);
   }
@@ -26,20 +27,42 @@ class Collector {
     if (key >= by_key_.size()) by_key_.resize(static_cast<std::size_t>(key) + 1, SIZE_MAX);
     by_key_[key] = series;
   }
-  void on_event(const Event& e) {
-    if (e.key >= by_key_.size() || by_key_[e.key] == SIZE_MAX) return;
-    const std::size_t s = by_key_[e.key];
-    const std::size_t row = row_of(s, e.ts_ns);
+  // On a shard thread, from the tap at the end of the pipeline: a forwarded record and its
+  // score. Each key (series) lives on one shard, so series never share a writer.
+  void on_record(const Record& r, int score_field) {
+    if (r.key >= by_key_.size() || by_key_[r.key] == SIZE_MAX || score_field >= r.nfields) return;
+    const std::size_t s = by_key_[r.key];
+    const std::size_t row = next_row(tap_cursor_[s], s, r.ts_ns);
     if (row == SIZE_MAX) {
       ++out_[s].unmatched_events;
       return;
     }
+    out_[s].score[row] = r.f[static_cast<std::size_t>(score_field)];
+    ++out_[s].score_events;
+  }
+  bool tapped() const { return tapped_; }
+  void set_tapped() { tapped_ = true; }
+
+  void on_event(const Event& e) {
+    if (e.key >= by_key_.size() || by_key_[e.key] == SIZE_MAX) return;
+    const std::size_t s = by_key_[e.key];
     if (e.kind == EventKind::kInsight) {
+      if (tapped_) return;  // the tap has the scores
       const int f = score_field(e.schema);
       if (f < 0 || f >= e.nfields) return;
+      const std::size_t row = next_row(cursor_[s], s, e.ts_ns);
+      if (row == SIZE_MAX) {
+        ++out_[s].unmatched_events;
+        return;
+      }
       out_[s].score[row] = e.f[static_cast<std::size_t>(f)];
       ++out_[s].score_events;
     } else if (e.kind == EventKind::kAlert) {
+      const std::size_t row = row_at(s, e.ts_ns);
+      if (row == SIZE_MAX) {
+        ++out_[s].unmatched_events;
+        return;
+      }
       if (e.state == AlertState::kRaised && !raised_[s]) {
         raised_[s] = 1;
         raised_from_[s] = row;
@@ -59,13 +82,17 @@ class Collector {
   }
 
  private:
-  // Events of a key come in event-time order: a cursor that only moves forward finds the row.
-  std::size_t row_of(std::size_t s, int64_t ts) {
+  // Records (and insight events) of a key come in row order, one per row: a cursor that
+  // only moves forward finds the row, duplicate timestamps included.
+  std::size_t next_row(std::size_t& c, std::size_t s, int64_t ts) {
     const auto& t = *series_[s].ts_ns;
-    std::size_t& c = cursor_[s];
     while (c < t.size() && t[c] < ts) ++c;
-    if (c < t.size() && t[c] == ts) return c;
-    // Out of order (several events for one row, or a late one): search.
+    if (c < t.size() && t[c] == ts) return c++;
+    return row_at(s, ts);
+  }
+  // The first row at `ts` (alerts: the row that raised or cleared).
+  std::size_t row_at(std::size_t s, int64_t ts) const {
+    const auto& t = *series_[s].ts_ns;
     const auto it = std::lower_bound(t.begin(), t.end(), ts);
     if (it != t.end() && *it == ts) return static_cast<std::size_t>(it - t.begin());
     return SIZE_MAX;
@@ -81,11 +108,31 @@ class Collector {
   std::vector<ReplayOutput>& out_;
   std::vector<std::size_t> by_key_;
   std::vector<std::size_t> cursor_;
+  std::vector<std::size_t> tap_cursor_;
+  bool tapped_ = false;
   std::vector<uint8_t> raised_;
   std::vector<std::size_t> raised_from_;
   const Schema* last_schema_ = nullptr;
   int last_field_ = -1;
 };
+
+// The last step of the evaluated pipeline (added by the replay, not by the config): hands the
+// records that come out of the pipeline, with their score, to the collector. Reading them
+// here, on the shard thread, costs nothing per row on the dispatch side; events still carry
+// the alerts.
+class TapStage final : public Stage {
+ public:
+  TapStage(Collector& c, const Schema& input) : c_(c), schema_(input), score_(input.index_of("score")) {}
+  const Schema& output_schema() const override { return schema_; }
+  void process(const Record& r, Emitter&) override { c_.on_record(r, score_); }
+
+ private:
+  Collector& c_;
+  Schema schema_;
+  int score_;
+};
+
+constexpr const char* kTapStep = "eval_tap";
 
 }  // namespace
 
@@ -111,14 +158,38 @@ Result<std::vector<ReplayOutput>> replay(const AppConfig& config, const Registry
     if (p.from != src.name) continue;
     for (const auto& step : p.steps) stats.has_rules = stats.has_rules || step.name == "rule";
   }
-  EDGELOOP_ASSIGN_OR_RETURN(auto rt, Runtime::build(config, registry));
-
   std::vector<ReplayOutput> out(series.size());
   for (std::size_t s = 0; s < series.size(); ++s) {
     out[s].score.assign(series[s].rows(), std::numeric_limits<double>::quiet_NaN());
     out[s].alert.assign(series[s].rows(), 0);
   }
   Collector collector(series, out);
+  // The first pipeline fed by the source gets the tap as its last step, when its output
+  // carries a `score` field (else the scores come from insight events).
+  AppConfig tapped = config;
+  Registry reg = registry;
+  reg.add_stage(PluginInfo{.name = kTapStep, .summary = "evaluation tap (internal)"},
+                [&collector](const Options&, const StageContext& ctx) -> Result<std::unique_ptr<Stage>> {
+                  if (!ctx.input || ctx.input->index_of("score") < 0) {
+                    return make_error(Errc::kNotFound, "no score field at the end of the pipeline");
+                  }
+                  collector.set_tapped();
+                  return std::unique_ptr<Stage>(std::make_unique<TapStage>(collector, *ctx.input));
+                });
+  for (auto& p : tapped.pipelines) {
+    if (p.from != src.name) continue;
+    StepConfig step;
+    step.name = kTapStep;
+    step.node = ConfigNode::map(p.mark);
+    step.path = p.path + ".steps[" + std::to_string(p.steps.size()) + "]." + kTapStep;
+    step.mark = p.mark;
+    p.steps.push_back(std::move(step));
+    break;
+  }
+  auto built = Runtime::build(tapped, reg);
+  if (!built.ok() && built.error().code == Errc::kNotFound) built = Runtime::build(config, registry);
+  if (!built.ok()) return built.take_error();
+  auto rt = std::move(*built);
   rt->add_event_listener([&collector](const Event& e) { collector.on_event(e); });
   EDGELOOP_TRY(rt->start());
   SourceContext& ctx = rt->source_context(0);

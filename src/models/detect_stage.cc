@@ -55,7 +55,8 @@ PluginInfo DetectStage::info() {
        .description = "mahalanobis: the input fields that make the vector. Default: every input field."},
       {.name = "pass", .type = OptionType::kList,
        .description = "Input fields copied to the output record before the score, in order. Default: every input "
-                      "field (at most 7, the score takes the eighth place); `[]`: only the score."},
+                      "field (the score takes one more place: a record holds at most kMaxFields values); `[]`: "
+                      "only the score."},
       {.name = "output", .type = OptionType::kString, .default_value = "score",
        .description = "Name of the score field appended to the forwarded records."},
       {.name = "warmup", .type = OptionType::kString, .default_value = "150",
@@ -80,8 +81,8 @@ PluginInfo DetectStage::info() {
        .description = "Share of the history in each calibrated tail.", .min = 0.001, .max = 0.5},
       {.name = "half", .type = OptionType::kNumber, .default_value = "3",
        .description = "The surprise (sum of -log10 p) that maps to score 0.5: score = s / (s + half).", .min = 0.01},
-      {.name = "refit_every", .type = OptionType::kInt, .default_value = "16",
-       .description = "robust: refit the calibration tails every N records (cost O(history) per refit).", .min = 1,
+      {.name = "refit_every", .type = OptionType::kInt, .default_value = "256",
+       .description = "robust: refresh the calibration medians every N records (a selection over the history, O(history)).", .min = 1,
        .max = 100000},
       {.name = "levels", .type = OptionType::kInt, .default_value = "8",
        .description = "robust: quantisation levels over the warm-up range, for the sequence expert.", .min = 2, .max = 64},
@@ -111,7 +112,7 @@ PluginInfo DetectStage::info() {
        .min = 0, .max = 1},
       {.name = "adapt_below", .type = OptionType::kNumber, .default_value = "0.5",
        .description = "mahalanobis: the score under which the baseline may adapt.", .min = 0, .max = 1},
-      {.name = "shrink", .type = OptionType::kNumber, .default_value = "0.1",
+      {.name = "shrink", .type = OptionType::kNumber, .default_value = "0.01",
        .description = "mahalanobis: shrinkage of the warm-up covariance towards its diagonal (0..1).", .min = 0, .max = 1},
   };
   return p;

@@ -19,7 +19,7 @@ namespace edgeloop::models {
 struct MultivariateConfig {
   int history = 2000;        // distances the calibration keeps
   double tail = 0.02;
-  double shrink = 0.1;       // covariance shrinkage towards the diagonal, 0..1
+  double shrink = 0.01;      // covariance shrinkage towards the diagonal, 0..1
   double smooth = 1;         // exponential smoothing of the input, in vectors (1: none)
   double adapt = 0;          // after the warm-up, the mean follows x with this rate (0: frozen)
   double adapt_below = 0.5;  // ... only while the score is below this

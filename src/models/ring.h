@@ -59,19 +59,23 @@ class RingMean {
     if (++since_ >= ring_.capacity()) {
       since_ = 0;
       sum_ = 0;
-      for (double x : ring_.raw()) sum_ += x;
+      for (std::size_t i = 0; i < ring_.size(); ++i) sum_ += ring_.at(i);  // oldest first: same bits after a restore
     }
   }
   bool full() const { return ring_.full(); }
   std::size_t size() const { return ring_.size(); }
   double mean() const { return ring_.size() ? sum_ / static_cast<double>(ring_.size()) : 0.0; }
-  void save(ByteWriter& w) const { ring_.save(w); }
+  // The running sum is saved as it is: recomputing it would differ in the last bits.
+  void save(ByteWriter& w) const {
+    ring_.save(w);
+    w.put(sum_);
+    w.put<uint64_t>(since_);
+  }
   bool load(ByteReader& r) {
     if (!ring_.load(r)) return false;
-    sum_ = 0;
-    for (double x : ring_.raw()) sum_ += x;
-    since_ = 0;
-    return true;
+    sum_ = r.get<double>();
+    since_ = static_cast<std::size_t>(r.get<uint64_t>());
+    return r.ok();
   }
 
  private:

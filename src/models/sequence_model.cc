@@ -100,8 +100,14 @@ double SequenceModel::observe(int32_t sym) {
 void SequenceModel::save(ByteWriter& w) const {
   w.put<int32_t>(avail_);
   for (int i = 0; i < avail_; ++i) w.put<int32_t>(hist_[static_cast<std::size_t>(i)]);
+  // By key: the same model always gives the same bytes.
+  std::vector<uint64_t> keys;
+  keys.reserve(nodes_.size());
+  for (const auto& kv : nodes_) keys.push_back(kv.first);
+  std::sort(keys.begin(), keys.end());
   w.put<uint64_t>(nodes_.size());
-  for (const auto& [k, n] : nodes_) {
+  for (uint64_t k : keys) {
+    const Node& n = nodes_.at(k);
     w.put(k);
     w.put(n.total);
     w.put<uint32_t>(static_cast<uint32_t>(n.next.size()));

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <array>
+#include <array>
 #include <cstdint>
 #include <string>
 
@@ -25,9 +26,10 @@ namespace edgeloop::models {
 
 struct UnivariateConfig {
   int history = 2000;        // readings each expert's calibration remembers
-  int refit_every = 16;      // refit the calibration tails every N readings
+  int refit_every = 256;     // refresh the calibration medians every N readings
   double tail = 0.02;        // share of the history in each fitted tail
   double w_level = 1, w_step = 1, w_mean = 1, w_season = 1, w_sequence = 1, w_sequence_mean = 1;
+  double w_activity = 0;     // the mean |step| over the last `mean_len` readings (upper tail)
   int mean_len = 6;
   int sequence_mean_len = 5;
   int levels = 10;           // quantisation levels over the warm-up range
@@ -39,8 +41,7 @@ struct UnivariateConfig {
   int suppress = 60;
   double suppress_above = 0.5;
   double suppress_factor = 0;
-  int mature = 0;            // readings after which the surprise counts in full (linear ramp)
-  int combine = 0;           // 0 sum, 1 max, 2 top-2
+  double peak_half_life = 0;  // >0: a surprise not above the decaying peak of past surprises is damped
 };
 
 class UnivariateDetector {
@@ -51,8 +52,11 @@ class UnivariateDetector {
   // learns (score 0); the first reading after the warm-up fixes the quantisation range.
   // A NaN reading is skipped (NaN score, nothing learned).
   double update(double x, int64_t ts_ns, bool warming);
-  // The surprise behind the last score (sum of -log10 p).
+  // The surprise behind the last score (sum of -log10 p), and each expert's share of it (in
+  // the order level, step, mean, season, sequence, sequence_mean, activity): what was unusual.
   double surprise() const { return surprise_; }
+  static constexpr int kExperts = 7;
+  const std::array<double, kExperts>& parts() const { return parts_; }
   uint64_t count() const { return n_; }
 
   void save(ByteWriter& w) const;
@@ -65,16 +69,16 @@ class UnivariateDetector {
   uint64_t n_ = 0;
   double prev_ = 0;
   double surprise_ = 0;
+  std::array<double, kExperts> parts_{};
   double warm_min_ = 0, warm_max_ = 0;
-  TailModel level_, step_, mean_, season_, seq_, seq_mean_;
-  RingMean mean_ring_, seq_mean_ring_;
+  TailModel level_, step_, mean_, season_, seq_, seq_mean_, activity_;
+  RingMean mean_ring_, seq_mean_ring_, activity_ring_;
   SeasonBuffer season_buf_;
   Quantizer quant_;
   SequenceModel seq_model_;
-  std::array<double, 8> parts_{};
-  int nparts_ = 0;
   int32_t suppress_left_ = 0;
   double last_peak_ = 0;
+  double peak_ = 0;
 };
 
 }  // namespace edgeloop::models

@@ -101,6 +101,10 @@ Result<WindowSpec> parse_window_spec(const Options& opts, const Schema& input) {
       return opts.error(opts.has("fields") ? "fields" : "field",
                         "unknown field '" + n + "' (input fields: " + field_list(input) + ")");
     }
+    if (static_cast<std::size_t>(i) >= kMaxFields) {
+      return opts.error(opts.has("fields") ? "fields" : "field",
+                        "field '" + n + "' is past the first " + std::to_string(kMaxFields) + " values a record carries");
+    }
     for (uint16_t prev : w.fields)
       if (prev == i) return opts.error("fields", "field '" + n + "' is listed twice");
     w.fields.push_back(static_cast<uint16_t>(i));

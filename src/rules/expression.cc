@@ -400,6 +400,10 @@ class ExpressionParser {
       for (const auto& n : schema_.names()) fields += (fields.empty() ? "" : ", ") + n;
       return fail(t.pos, "unknown field '" + std::string(t.text) + "' (fields: " + (fields.empty() ? "(none)" : fields) + ")");
     }
+    if (static_cast<std::size_t>(idx) >= kMaxFields) {
+      return fail(t.pos, "field '" + std::string(t.text) + "' is past the first " + std::to_string(kMaxFields) +
+                             " values a record carries (it is only in the record's vector)");
+    }
     emit(Op::kField, static_cast<uint16_t>(idx));
     return true;
   }

@@ -27,6 +27,8 @@ bool set_param(models::UnivariateConfig& c, int& warmup, const std::string& k, d
   else if (k == "w_sequence") c.w_sequence = v;
   else if (k == "w_sequence_mean") c.w_sequence_mean = v;
   else if (k == "mean_len") c.mean_len = i;
+  else if (k == "w_activity") c.w_activity = v;
+  else if (k == "peak_half_life") c.peak_half_life = v;
   else if (k == "sequence_mean_len") c.sequence_mean_len = i;
   else if (k == "levels") c.levels = i;
   else if (k == "order") c.order = i;
@@ -35,8 +37,6 @@ bool set_param(models::UnivariateConfig& c, int& warmup, const std::string& k, d
   else if (k == "suppress") c.suppress = i;
   else if (k == "suppress_above") c.suppress_above = v;
   else if (k == "suppress_factor") c.suppress_factor = v;
-  else if (k == "mature") c.mature = i;
-  else if (k == "combine") c.combine = i;
   else return false;
   return true;
 }
@@ -49,11 +49,13 @@ int main(int argc, char** argv) {
   bool verbose = false;
   bool htm = false;
   std::string dump;
+  std::string only;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "-v") { verbose = true; continue; }
     if (a == "--htm") { htm = true; continue; }
     if (a.rfind("dump=", 0) == 0) { dump = a.substr(5); continue; }
+    if (a.rfind("only=", 0) == 0) { only = a.substr(5); continue; }
     const auto eq = a.find('=');
     if (eq == std::string::npos) { dir = a; continue; }
     if (!set_param(p, warmup, a.substr(0, eq), std::stod(a.substr(eq + 1)))) {
@@ -62,6 +64,12 @@ int main(int argc, char** argv) {
     }
   }
   auto corpus = eval::load_nab_corpus(dir);
+  if (corpus.ok() && !only.empty()) {  // "odd" / "even": every other file (a robustness split)
+    std::vector<eval::NabFile> keep;
+    for (std::size_t i = 0; i < corpus->files.size(); ++i)
+      if ((only == "odd") == (i % 2 == 1)) keep.push_back(std::move(corpus->files[i]));
+    corpus->files = std::move(keep);
+  }
   if (!corpus.ok()) { std::fprintf(stderr, "%s\n", corpus.error().message.c_str()); return 1; }
   std::vector<eval::NabSweep> sweeps;
   std::vector<std::vector<double>> scores;
@@ -79,7 +87,17 @@ int main(int argc, char** argv) {
     }
     models::UnivariateDetector d(p);
     s.reserve(f.values.size());
-    for (std::size_t i = 0; i < f.values.size(); ++i) s.push_back(d.update(f.values[i], f.ts_ns[i], static_cast<int>(i) < warmup));
+    const bool dumping = !dump.empty() && f.name.find(dump) != std::string::npos;
+    FILE* parts = dumping ? std::fopen("/tmp/viz/parts.txt", "w") : nullptr;
+    for (std::size_t i = 0; i < f.values.size(); ++i) {
+      s.push_back(d.update(f.values[i], f.ts_ns[i], static_cast<int>(i) < warmup));
+      if (parts) {
+        std::fprintf(parts, "%zu %.4g %.3f |", i, f.values[i], s.back());
+        for (double part : d.parts()) std::fprintf(parts, " %.2f", part);
+        std::fprintf(parts, "\n");
+      }
+    }
+    if (parts) std::fclose(parts);
     if (!dump.empty() && f.name.find(dump) != std::string::npos) {
       FILE* o = std::fopen("/tmp/viz/scores.txt", "w");
       for (double v : s) std::fprintf(o, "%.6f\n", v);

@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
     }
     const auto m = eval::skab_metrics(total);
     if (m.f1 > best_f1) { best_f1 = m.f1; best_t = t; }
-    if (static_cast<int>(std::lround(t * 100)) % 10 == 0) std::printf("t %.2f f1 %.3f far %.1f mar %.1f\n", t, m.f1, m.far, m.mar);
+    if (static_cast<int>(std::lround(t * 100)) % 10 == 0 || (t > 0.55 && t < 0.85 && static_cast<int>(std::lround(t * 100)) % 2 == 0)) std::printf("t %.2f f1 %.3f far %.1f mar %.1f\n", t, m.f1, m.far, m.mar);
   }
   std::printf("best t %.2f f1 %.3f\n", best_t, best_f1);
   return 0;

@@ -254,8 +254,8 @@ TEST(CountWindow, ConfigErrorsSayWhatIsWrong) {
   EXPECT_NE(err(options_node({{"size", "3"}, {"hop", "0"}})).find("a count window's hop is a whole number"), std::string::npos);
   EXPECT_NE(err(options_node({{"size", "3"}, {"hop", "1s"}})).find("a count window's hop"), std::string::npos);
   EXPECT_NE(err(options_node({{"size", "3"}, {"fields", Strs{"a", "b"}},
-                              {"aggregates", Strs{"mean", "min", "max", "sum", "count"}}}), kAB)
-                .find("2 fields x 5 aggregates = 10 outputs"),
+                              {"aggregates", Strs{"mean", "min", "max", "sum", "count", "stddev", "first", "last", "rate"}}}), kAB)
+                .find("2 fields x 9 aggregates = 18 outputs"),
             std::string::npos);
   EXPECT_NE(err(options_node({{"size", "0"}})).find("out of range"), std::string::npos);
   EXPECT_NE(err(options_node({{"size", "3"}, {"idle_close", "1s"}})).find("for time windows"), std::string::npos);

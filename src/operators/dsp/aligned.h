@@ -18,7 +18,7 @@ struct AlignedAllocator {
   AlignedAllocator(const AlignedAllocator<U>&) {}  // NOLINT: rebinding, as the standard asks
 
   T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlign)); }
-  void deallocate(T* p, std::size_t n) { ::operator delete(p, n * sizeof(T), kAlign); }
+  void deallocate(T* p, std::size_t) { ::operator delete(p, kAlign); }
   template <class U>
   bool operator==(const AlignedAllocator<U>&) const {
     return true;
@@ -30,10 +30,13 @@ using AlignedFloats = std::vector<float, AlignedAllocator<float>>;
 // On x86-64, the hot kernels are compiled three times (AVX-512, AVX2+FMA, baseline SSE2) and
 // the loader picks one for the CPU it runs on (GCC function multiversioning). Elsewhere (ARM),
 // the compiler's own target is used.
+// Defining EDGELOOP_DSP_CLONES (empty) on the command line builds one version for -march.
+#ifndef EDGELOOP_DSP_CLONES
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define EDGELOOP_DSP_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define EDGELOOP_DSP_CLONES
+#endif
 #endif
 
 }  // namespace edgeloop::dsp

@@ -1,7 +1,7 @@
 // `op.features`: the feature vector of each sample window (from op.samples): time-domain
 // statistics and spectral band energies (features.h). Output fields: the input's fields, then
 // the features in the configured order; the record's block carries all of them as a feature
-// vector (sample_rate_hz 0), and its first 8 (kMaxFields) are also its fields.
+// vector (sample_rate_hz 0), and its first kMaxFields (16) are also its fields.
 #pragma once
 
 #include <memory>

@@ -114,7 +114,7 @@ TEST(JsonSamplesCodec, ConfigErrors) {
   EXPECT_FALSE(JsonSamplesCodec::create(c).ok());
   c.values = {"samples"};
   EXPECT_FALSE(JsonSamplesCodec::create(c).ok());
-  c.values = {"a", "b", "c", "d", "e", "f", "g", "h", "i"};
+  c.values = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q"};
   EXPECT_FALSE(JsonSamplesCodec::create(c).ok());
 }
 
