@@ -137,7 +137,7 @@ std::string format_timestamp(int64_t ts_ns) {
   const unsigned d = doy - (153 * mp + 2) / 5 + 1;
   const unsigned m = mp < 10 ? mp + 3 : mp - 9;
   const int64_t y = y0 + (m <= 2);
-  char buf[32];
+  char buf[96];  // room for any int64 the compiler cannot rule out
   std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u %02lld:%02lld:%02lld", static_cast<long long>(y), m, d,
                 static_cast<long long>(rem / 3600), static_cast<long long>(rem / 60 % 60), static_cast<long long>(rem % 60));
   return buf;
