@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/t1_reference.h"
 #include "config/app_config.h"
 #include "config/yaml_loader.h"
 #include "core/clock.h"
@@ -16,38 +17,6 @@
 
 namespace edgeloop {
 namespace {
-
-// T1's value formula and rule, as WORKLOADS.md states them.
-double t1_value(int64_t k, int64_t i) { return (k + i) % 40 >= 20 ? 100.0 : 60.0; }
-
-struct ExpectedAlert {
-  int64_t ts;
-  double mean;
-};
-
-// The reference simulation: per device, mean of the last 10, fire when armed and > 80,
-// re-arm when < 75.
-std::vector<std::vector<ExpectedAlert>> reference_alerts(int devices, int64_t per_device, int64_t ts0) {
-  std::vector<std::vector<ExpectedAlert>> out(static_cast<std::size_t>(devices));
-  for (int i = 0; i < devices; ++i) {
-    double ring[10] = {};
-    bool armed = true;
-    for (int64_t k = 0; k < per_device; ++k) {
-      ring[k % 10] = t1_value(k, i);
-      if (k < 9) continue;
-      double sum = 0;
-      for (double v : ring) sum += v;
-      const double mean = sum / 10;
-      if (armed && mean > 80) {
-        out[static_cast<std::size_t>(i)].push_back({ts0 + k * devices + i, mean});
-        armed = false;
-      } else if (!armed && mean < 75) {
-        armed = true;
-      }
-    }
-  }
-  return out;
-}
 
 class T1ReplaySource final : public Source {
  public:
@@ -61,7 +30,7 @@ class T1ReplaySource final : public Source {
       for (int64_t k = 0; k < per_device_; ++k) {
         for (int i = 0; i < devices_; ++i) {
           const int len = std::snprintf(buf, sizeof buf, "{\"ts\":%lld,\"v\":%g}", static_cast<long long>(ts0_ + k * devices_ + i),
-                                        t1_value(k, i));
+                                        t1::value(k, i));
           payloads_.emplace_back(buf, static_cast<std::size_t>(len));
         }
       }
@@ -99,7 +68,7 @@ class T1ReplaySource final : public Source {
           r.source = ctx_.index;
           r.nfields = 1;
           r.ts_ns = ts0_ + n;
-          r.f[0] = t1_value(k, i);
+          r.f[0] = t1::value(k, i);
           ctx_.output->push(std::move(r));
         }
       }
@@ -193,7 +162,7 @@ Result<BenchT1Result> run_bench_t1(const BenchT1Options& options, const Registry
 
   const int64_t per_device = options.messages / options.devices;
   const int64_t ts0 = 1'700'000'000'000'000'000;
-  auto expected = reference_alerts(options.devices, per_device, ts0);
+  auto expected = t1::reference_alerts(options.devices, per_device, ts0);
   uint64_t n_expected = 0;
   for (const auto& v : expected) n_expected += v.size();
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "app/t1_reference.h"
 #include "mosquitto_broker.h"
 #include "process.h"
 
@@ -17,34 +18,14 @@ namespace {
 
 using namespace std::chrono_literals;
 
-double t1_value(int k, int i) { return (k + i) % 40 >= 20 ? 100.0 : 60.0; }
+using t1::Alert;
 
-struct Alert {
-  int64_t ts;
-  double mean;
-};
-
-// WORKLOADS.md's rule: mean of the last 10 > 80 fires (when armed), < 75 re-arms.
 std::map<std::string, std::vector<Alert>> expected_alerts(const std::string& prefix, int devices, int per_device,
                                                           int64_t ts0) {
   std::map<std::string, std::vector<Alert>> out;
-  for (int i = 0; i < devices; ++i) {
-    double ring[10] = {};
-    bool armed = true;
-    for (int k = 0; k < per_device; ++k) {
-      ring[k % 10] = t1_value(k, i);
-      if (k < 9) continue;
-      double sum = 0;
-      for (double v : ring) sum += v;
-      const double mean = sum / 10;
-      if (armed && mean > 80) {
-        out[prefix + std::to_string(i)].push_back({ts0 + int64_t{k} * devices + i, mean});
-        armed = false;
-      } else if (!armed && mean < 75) {
-        armed = true;
-      }
-    }
-  }
+  auto all = t1::reference_alerts(devices, per_device, ts0);
+  for (int i = 0; i < devices; ++i)
+    if (!all[static_cast<std::size_t>(i)].empty()) out[prefix + std::to_string(i)] = all[static_cast<std::size_t>(i)];
   return out;
 }
 
@@ -103,7 +84,7 @@ class T1EndToEnd : public ::testing::Test {
       for (int i = 0; i < devices; ++i) {
         char payload[96];
         std::snprintf(payload, sizeof payload, "{\"ts\":%lld,\"v\":%g}",
-                      static_cast<long long>(ts0 + int64_t{k} * devices + i), t1_value(k, i));
+                      static_cast<long long>(ts0 + int64_t{k} * devices + i), t1::value(k, i));
         ASSERT_TRUE(client_.publish("bench/t1/" + prefix + std::to_string(i) + "/temp", payload).ok());
         if (between) between(k * devices + i);
       }
