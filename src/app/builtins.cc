@@ -4,6 +4,7 @@
 #include "codecs/builtins.h"
 #include "connectors/mqtt/builtins.h"
 #include "connectors/simulator/builtins.h"
+#include "models/builtins.h"
 #include "operators/builtins.h"
 #include "operators/dsp/builtins.h"
 #include "rules/builtins.h"
@@ -17,6 +18,7 @@ void register_all(Registry& registry) {
   register_operators(registry);
   register_dsp(registry);
   register_rules(registry);
+  register_models(registry);
   register_actions(registry);
 }
 

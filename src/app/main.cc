@@ -12,6 +12,7 @@
 #include "app/demo_config.h"
 #include "app/serve.h"
 #include "config/app_config.h"
+#include "eval/eval_command.h"
 #include "config/yaml_loader.h"
 #include "core/options.h"
 #include "api/http_server.h"
@@ -82,8 +83,10 @@ int main(int argc, char** argv) {
   bench_t1->add_flag("--no-decode", no_decode, "Feed decoded records (the engine alone, no JSON)");
   bench_t1->add_flag("--no-pin", no_pin, "Do not pin to one CPU");
 
+  edgeloop::eval::EvalCommands eval_commands(app);
   CLI11_PARSE(app, argc, argv);
   const Registry registry = make_registry();
+  if (eval_commands.selected()) return eval_commands.run(registry);
 
   if (*docs) {
     std::string md = registry.reference_markdown();

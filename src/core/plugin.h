@@ -93,6 +93,7 @@ struct StageContext {
   uint16_t stage_index = 0;
   const Schema* input = nullptr;  // the schema of the records this stage receives
   Metrics* metrics = nullptr;
+  const KeyTable* keys = nullptr;  // names of KeyIds (e.g. for state snapshots); may be null in tests
 };
 
 // One step of a pipeline (window, aggregate, features, detector, rule). One instance per

@@ -59,7 +59,7 @@ PluginInfo DetectStage::info() {
                       "only the score."},
       {.name = "output", .type = OptionType::kString, .default_value = "score",
        .description = "Name of the score field appended to the forwarded records."},
-      {.name = "warmup", .type = OptionType::kString, .default_value = "150",
+      {.name = "warmup", .type = OptionType::kString, .default_value = "200",
        .description = "The healthy baseline: a count of records (`400`) or a duration of event time (`10m`) per key, "
                       "during which the detector only learns and scores 0."},
       {.name = "emit", .type = OptionType::kString, .default_value = "above",
@@ -74,19 +74,20 @@ PluginInfo DetectStage::info() {
        .description = "With `state_dir`: how often (wall clock) the state is written; also written when the "
                       "pipeline is torn down.",
        .min = 1},
-      {.name = "history", .type = OptionType::kInt, .default_value = "2000",
+      {.name = "history", .type = OptionType::kInt, .default_value = "3000",
        .description = "Records of history each calibration keeps (robust: per expert; mahalanobis: warm-up distances).",
        .min = 20, .max = 1000000},
-      {.name = "tail", .type = OptionType::kNumber, .default_value = "0.02",
+      {.name = "tail", .type = OptionType::kNumber, .default_value = "0.01",
        .description = "Share of the history in each calibrated tail.", .min = 0.001, .max = 0.5},
       {.name = "half", .type = OptionType::kNumber, .default_value = "3",
        .description = "The surprise (sum of -log10 p) that maps to score 0.5: score = s / (s + half).", .min = 0.01},
-      {.name = "refit_every", .type = OptionType::kInt, .default_value = "256",
-       .description = "robust: refresh the calibration medians every N records (a selection over the history, O(history)).", .min = 1,
+      {.name = "refit_every", .type = OptionType::kInt, .default_value = "1024",
+       .description = "robust: refresh the calibrations' medians and bulk quantiles every N records at most (a sort of "
+                      "the history; more often while the history is short).", .min = 1,
        .max = 100000},
       {.name = "levels", .type = OptionType::kInt, .default_value = "8",
        .description = "robust: quantisation levels over the warm-up range, for the sequence expert.", .min = 2, .max = 64},
-      {.name = "order", .type = OptionType::kInt, .default_value = "2",
+      {.name = "order", .type = OptionType::kInt, .default_value = "1",
        .description = "robust: context length (records) of the sequence expert.", .min = 0, .max = 8},
       {.name = "max_contexts", .type = OptionType::kInt, .default_value = "50000",
        .description = "robust: bound on the sequence expert's contexts per key (memory).", .min = 16, .max = 10000000},
@@ -95,9 +96,21 @@ PluginInfo DetectStage::info() {
                       "`1d`); 0: off.",
        .min = 0},
       {.name = "weights", .type = OptionType::kMap,
-       .description = "robust: weight of each expert (0 turns it off): `level`, `step`, `mean`, `season`, "
-                      "`sequence`, `sequence_mean`. Default 1 each."},
-      {.name = "suppress", .type = OptionType::kInt, .default_value = "60",
+       .description = "robust: weight of each expert (0 turns it off): `level` (the value), `step` (the change "
+                      "since the last record), `mean` (of the last `mean_len`), `season` (the change since one season "
+                      "ago), `sequence` (the surprise of the quantised level after the last `order` levels), "
+                      "`sequence_mean` (its mean over `sequence_mean_len`), `activity` (the mean |step| over "
+                      "`mean_len`). Defaults (tuned on NAB): level 0.5, step 1, mean 1.5, season 1, sequence 0, "
+                      "sequence_mean 2, activity 1."},
+      {.name = "mean_len", .type = OptionType::kInt, .default_value = "6",
+       .description = "robust: records in the `mean` and `activity` experts' windows.", .min = 1, .max = 100000},
+      {.name = "sequence_mean_len", .type = OptionType::kInt, .default_value = "5",
+       .description = "robust: records in the `sequence_mean` expert's window.", .min = 1, .max = 100000},
+      {.name = "peak_half_life", .type = OptionType::kNumber, .default_value = "100",
+       .description = "robust: a surprise that does not exceed the peak of the recent ones (decaying with this "
+                      "half-life, in records) scores 0: one anomaly gives one peak, not a burst of alarms. 0: off.",
+       .min = 0, .max = 1e7},
+      {.name = "suppress", .type = OptionType::kInt, .default_value = "0",
        .description = "robust: after a score of at least `suppress_above`, the next N records score 0 unless they "
                       "exceed it (one anomaly, one peak).",
        .min = 0, .max = 1000000},
@@ -127,7 +140,8 @@ Result<std::unique_ptr<Stage>> DetectStage::create(const Options& opts, const St
   s.method = opts.str("method") == "mahalanobis" ? DetectMethod::kMahalanobis : DetectMethod::kRobust;
   const bool robust = s.method == DetectMethod::kRobust;
   // Options of the other method are refused rather than silently ignored.
-  for (const char* o : {"levels", "order", "max_contexts", "season", "weights", "suppress", "suppress_above", "refit_every", "field"}) {
+  for (const char* o : {"levels", "order", "max_contexts", "season", "weights", "suppress", "suppress_above", "refit_every",
+                        "field", "mean_len", "sequence_mean_len", "peak_half_life"}) {
     if (!robust && opts.has(o)) return opts.error(o, std::string("'") + o + "' applies to method: robust");
   }
   for (const char* o : {"smooth", "adapt", "adapt_below", "shrink", "fields"}) {
@@ -197,12 +211,17 @@ Result<std::unique_ptr<Stage>> DetectStage::create(const Options& opts, const St
   u.season_ns = opts.duration_ns("season");
   u.suppress = static_cast<int>(opts.integer("suppress"));
   u.suppress_above = opts.number("suppress_above");
+  u.mean_len = static_cast<int>(opts.integer("mean_len"));
+  u.sequence_mean_len = static_cast<int>(opts.integer("sequence_mean_len"));
+  u.peak_half_life = opts.number("peak_half_life");
   if (const ConfigNode* w = opts.node("weights")) {
     for (const auto& [k, v] : w->entries()) {
       double* target = k == "level" ? &u.w_level : k == "step" ? &u.w_step : k == "mean" ? &u.w_mean
                      : k == "season" ? &u.w_season : k == "sequence" ? &u.w_sequence
-                     : k == "sequence_mean" ? &u.w_sequence_mean : nullptr;
-      if (!target) return opts.error("weights", "unknown expert '" + k + "' (level, step, mean, season, sequence, sequence_mean)");
+                     : k == "sequence_mean" ? &u.w_sequence_mean : k == "activity" ? &u.w_activity : nullptr;
+      if (!target) {
+        return opts.error("weights", "unknown expert '" + k + "' (level, step, mean, season, sequence, sequence_mean, activity)");
+      }
       auto x = v.is_scalar() ? parse_number(v.str()) : Result<double>(make_error(Errc::kTypeMismatch, ""));
       if (!x.ok() || *x < 0 || !std::isfinite(*x)) return opts.error("weights", "the weight of '" + k + "' must be a number >= 0");
       *target = *x;
@@ -233,7 +252,7 @@ DetectStage::DetectStage(DetectSettings settings, Schema output, const StageCont
       pipeline_index_(ctx.pipeline_index),
       stage_index_(ctx.stage_index),
       vec_(s_.fields.size()),
-      namer_([](KeyId id) { return "#" + std::to_string(id); }) {
+      namer_([keys = ctx.keys](KeyId id) { return keys ? keys->name(id) : "#" + std::to_string(id); }) {
   if (ctx.metrics) {
     const Metrics::Labels labels = {{"pipeline", ctx.pipeline}, {"stage", std::to_string(ctx.stage_index) + ":" + s_.name}};
     snapshots_ = &ctx.metrics->counter("edgeloop_detect_snapshots_total", "Detector state snapshots written.", labels);
@@ -258,10 +277,12 @@ std::string DetectStage::fingerprint() const {
   char buf[512];
   if (s_.method == DetectMethod::kRobust) {
     const auto& u = s_.robust;
-    std::snprintf(buf, sizeof buf, "robust/1 h=%d t=%g r=%d w=%g,%g,%g,%g,%g,%g m=%d,%d l=%d o=%d c=%d s=%lld,%d half=%g sup=%d,%g",
+    std::snprintf(buf, sizeof buf,
+                  "robust/1 h=%d t=%g r=%d w=%g,%g,%g,%g,%g,%g,%g m=%d,%d l=%d o=%d c=%d s=%lld,%d half=%g sup=%d,%g,%g pk=%g",
                   u.history, u.tail, u.refit_every, u.w_level, u.w_step, u.w_mean, u.w_season, u.w_sequence,
-                  u.w_sequence_mean, u.mean_len, u.sequence_mean_len, u.levels, u.order, u.max_contexts,
-                  static_cast<long long>(u.season_ns), u.season_points, u.half, u.suppress, u.suppress_above);
+                  u.w_sequence_mean, u.w_activity, u.mean_len, u.sequence_mean_len, u.levels, u.order, u.max_contexts,
+                  static_cast<long long>(u.season_ns), u.season_points, u.half, u.suppress, u.suppress_above,
+                  u.suppress_factor, u.peak_half_life);
   } else {
     const auto& m = s_.mahalanobis;
     std::snprintf(buf, sizeof buf, "mahalanobis/1 d=%zu h=%d t=%g sh=%g sm=%g a=%g,%g half=%g", s_.fields.size(), m.history,

@@ -81,11 +81,13 @@ void TailModel::push(double v) {
     // The oldest value leaves the history: out of the tails too.
     const double old = ring_.at(0);
     const uint64_t old_seq = seq_ - cap;
+    expired_.push_back(old);
     upper_.remove(old, old_seq);
     lower_.remove(-old, old_seq);
   }
   const std::size_t history = ring_.size() - (ring_.full() ? 1 : 0);  // after the expiry
   ring_.push(v);
+  added_.push_back(v);
   const uint64_t seq = seq_++;
   inv_n1_ = 1.0 / static_cast<double>(ring_.size() + 1);
   const std::size_t k = tail_k();
@@ -96,7 +98,8 @@ void TailModel::push(double v) {
   if (upper_.top.size() < k || lower_.top.size() < k) {
     rebuild();
   }
-  if (++since_ >= every_ || ring_.size() <= 32) {
+  // While the history is short it changes fast: refresh every eighth of it, at most every `every`.
+  if (++since_ >= std::min(every_, std::max<std::size_t>(4, ring_.size() / 8))) {
     refresh_median();
     upper_.dirty = lower_.dirty = true;
   }
@@ -108,11 +111,23 @@ void TailModel::refresh_median() {
   since_ = 0;
   const std::size_t n = ring_.size();
   if (n == 0) return;
-  scratch_.assign(ring_.raw().begin(), ring_.raw().end());
-  std::sort(scratch_.begin(), scratch_.end());
-  median_ = scratch_[n / 2];
+  // sorted_ minus what expired, merged with what was added: the history, sorted.
+  std::sort(added_.begin(), added_.end());
+  std::sort(expired_.begin(), expired_.end());
+  if (!expired_.empty()) {
+    scratch_.resize(sorted_.size());
+    scratch_.resize(static_cast<std::size_t>(
+        std::set_difference(sorted_.begin(), sorted_.end(), expired_.begin(), expired_.end(), scratch_.begin()) - scratch_.begin()));
+    sorted_.swap(scratch_);
+  }
+  scratch_.resize(sorted_.size() + added_.size());
+  std::merge(sorted_.begin(), sorted_.end(), added_.begin(), added_.end(), scratch_.begin());
+  sorted_.swap(scratch_);
+  added_.clear();
+  expired_.clear();
+  median_ = sorted_[n / 2];
   quantiles_.resize(kQuantiles + 1);
-  for (std::size_t j = 0; j <= kQuantiles; ++j) quantiles_[j] = scratch_[j * (n - 1) / kQuantiles];
+  for (std::size_t j = 0; j <= kQuantiles; ++j) quantiles_[j] = sorted_[j * (n - 1) / kQuantiles];
 }
 
 void TailModel::rebuild() {
@@ -173,6 +188,11 @@ bool TailModel::load(ByteReader& r) {
   median_ = r.get<double>();
   quantiles_ = r.vec<double>(kQuantiles + 1);
   if (!r.ok() || seq_ < ring_.size()) return false;
+  // The sorted copy restarts from the history as it is now.
+  sorted_.assign(ring_.raw().begin(), ring_.raw().end());
+  std::sort(sorted_.begin(), sorted_.end());
+  added_.clear();
+  expired_.clear();
   inv_n1_ = 1.0 / static_cast<double>(ring_.size() + 1);
   rebuild();
   return true;

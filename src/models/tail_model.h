@@ -69,6 +69,9 @@ class TailModel {
   // history shares is not rare however extreme its rank.
   static constexpr std::size_t kQuantiles = 128;
   std::vector<double> quantiles_;
+  // The history sorted as of the last refresh, and what entered and left it since: a refresh
+  // merges them in O(history + changes log changes) instead of sorting the history again.
+  std::vector<double> sorted_, added_, expired_;
   Side upper_, lower_;
 };
 

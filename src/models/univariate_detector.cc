@@ -23,14 +23,16 @@ UnivariateDetector::UnivariateDetector(const UnivariateConfig& cfg)
       seq_mean_ring_(static_cast<std::size_t>(std::max(cfg.sequence_mean_len, 1))),
       activity_ring_(static_cast<std::size_t>(std::max(cfg.mean_len, 1))),
       season_buf_(cfg.season_ns, cfg.season_ns / 24, static_cast<std::size_t>(cfg.season_points)),
-      seq_model_(cfg.order, 2 * cfg.levels, static_cast<std::size_t>(cfg.max_contexts)) {}
+      seq_model_(cfg.order, 2 * cfg.levels, static_cast<std::size_t>(cfg.max_contexts)),
+      peak_decay_(cfg.peak_half_life > 0 ? std::exp2(-1.0 / cfg.peak_half_life) : 0.0) {}
 
 // The weighted surprise of v against the history of m (upper tail, or both); then v joins
 // the history.
 double UnivariateDetector::expert(TailModel& m, double v, double w, bool two_sided) {
   double s = 0;
   if (m.size() >= 10) {
-    const double p = two_sided ? std::min(m.p_upper(v), m.p_lower(v)) : m.p_upper(v);
+    // Two-sided: only the side v is on can be the smaller probability (the other is >= 1/2).
+    const double p = two_sided && v < m.median() ? m.p_lower(v) : m.p_upper(v);
     s = w * -std::log10(std::max(p, 1e-300));
   }
   m.push(v);
@@ -81,7 +83,7 @@ double UnivariateDetector::update(double x, int64_t ts_ns, bool warming) {
   for (double p : parts_) s += p;
   surprise_ = s;
   if (cfg_.peak_half_life > 0) {
-    const double prev_peak = peak_ * std::exp2(-1.0 / cfg_.peak_half_life);
+    const double prev_peak = peak_ * peak_decay_;
     peak_ = std::max(prev_peak, s);
     if (!warming && s <= prev_peak) s *= cfg_.suppress_factor;
   }

@@ -4,11 +4,12 @@
 //   mean      the mean of the last few        season    the change since one season ago
 //   sequence  the surprise (bits) of the reading's level after the last levels (PPM)
 //   sequence_mean  the mean of that surprise over the last few readings
+//   activity  the mean absolute step over the last few readings
 // Each statistic is calibrated against its own recent history by a TailModel into a tail
 // probability p; the surprise is the weighted sum of -log10 p over the experts (Fisher's
 // combination: evidence from several views adds up, one noisy view alone stays low), and the
-// score is surprise / (surprise + half), in [0, 1). After a score above `suppress_above`,
-// the next `suppress` readings are damped unless they exceed it: one anomaly, one peak.
+// score is surprise / (surprise + half), in [0, 1). A surprise that does not exceed the
+// decaying peak of the recent ones is damped (one anomaly, one peak, not a burst of alarms).
 #pragma once
 
 #include <array>
@@ -24,24 +25,26 @@
 
 namespace edgeloop::models {
 
+// The defaults are the setting tuned on NAB (examples/nab.yaml adds the daily season).
 struct UnivariateConfig {
-  int history = 2000;        // readings each expert's calibration remembers
-  int refit_every = 256;     // refresh the calibration medians every N readings
-  double tail = 0.02;        // share of the history in each fitted tail
-  double w_level = 1, w_step = 1, w_mean = 1, w_season = 1, w_sequence = 1, w_sequence_mean = 1;
-  double w_activity = 0;     // the mean |step| over the last `mean_len` readings (upper tail)
+  int history = 3000;        // readings each expert's calibration remembers
+  int refit_every = 1024;    // refresh the calibration medians and quantiles every N readings
+  double tail = 0.01;        // share of the history in each tail (k most extreme kept exactly)
+  double w_level = 0.5, w_step = 1, w_mean = 1.5, w_season = 1, w_sequence = 0, w_sequence_mean = 2;
+  double w_activity = 1;     // the mean |step| over the last `mean_len` readings (upper tail)
   int mean_len = 6;
   int sequence_mean_len = 5;
-  int levels = 10;           // quantisation levels over the warm-up range
-  int order = 2;             // context length of the sequence model
+  int levels = 8;            // quantisation levels over the warm-up range
+  int order = 1;             // context length of the sequence model
   int max_contexts = 50000;
   int64_t season_ns = 0;     // 0: no seasonal expert
   int season_points = 20000; // memory bound of the seasonal expert
   double half = 3;           // surprise that maps to score 0.5
-  int suppress = 60;
+  int suppress = 0;          // after a score >= suppress_above, N readings are damped...
   double suppress_above = 0.5;
-  double suppress_factor = 0;
-  double peak_half_life = 0;  // >0: a surprise not above the decaying peak of past surprises is damped
+  double suppress_factor = 0;  // ... to this share, unless they exceed it
+  double peak_half_life = 100;  // >0: a surprise not above the decaying peak of past surprises
+                               // (half-life in readings) is damped by suppress_factor
 };
 
 class UnivariateDetector {
@@ -79,6 +82,7 @@ class UnivariateDetector {
   int32_t suppress_left_ = 0;
   double last_peak_ = 0;
   double peak_ = 0;
+  double peak_decay_ = 0;  // per reading
 };
 
 }  // namespace edgeloop::models

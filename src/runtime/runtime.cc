@@ -68,7 +68,7 @@ Result<std::unique_ptr<Runtime>> Runtime::build(const AppConfig& config, const R
                                               rt->dispatcher_->parker());
       for (const auto& plan : plans) {
         if (plan.source != s) continue;
-        EDGELOOP_TRY(core->add_pipeline(plan, &rt->pipeline_names_[plan.index], registry));
+        EDGELOOP_TRY(core->add_pipeline(plan, &rt->pipeline_names_[plan.index], registry, rt->keys_.get()));
       }
       rt->dispatcher_->add_ring(&core->events());
       rt->outputs_.push_back(std::make_unique<InlineOutput>(*core, shard_settings.tick_ns));
@@ -79,7 +79,7 @@ Result<std::unique_ptr<Runtime>> Runtime::build(const AppConfig& config, const R
     for (int i = 0; i < config.runtime.shards; ++i) {
       auto shard = std::make_unique<Shard>(static_cast<uint16_t>(i), rt->sources_.size(), shard_settings, rt->metrics_,
                                            rt->dispatcher_->parker());
-      for (const auto& plan : plans) EDGELOOP_TRY(shard->core().add_pipeline(plan, &rt->pipeline_names_[plan.index], registry));
+      for (const auto& plan : plans) EDGELOOP_TRY(shard->core().add_pipeline(plan, &rt->pipeline_names_[plan.index], registry, rt->keys_.get()));
       rt->dispatcher_->add_ring(&shard->core().events());
       shard_ptrs.push_back(shard.get());
       rt->shards_.push_back(std::move(shard));

@@ -13,7 +13,8 @@ ShardCore::ShardCore(uint16_t index, std::size_t event_capacity, Metrics& metric
   keys_gauge_ = &metrics_.gauge("edgeloop_shard_keys", "Distinct keys whose state a shard holds.", {{"shard", shard}});
 }
 
-Status ShardCore::add_pipeline(const PipelinePlan& plan, const std::string* stable_name, const Registry& registry) {
+Status ShardCore::add_pipeline(const PipelinePlan& plan, const std::string* stable_name, const Registry& registry,
+                               const KeyTable* keys) {
   auto chain = std::make_unique<Chain>();
   chain->pipeline = plan.index;
   const Schema* input = plan.source_schema;
@@ -27,6 +28,7 @@ Status ShardCore::add_pipeline(const PipelinePlan& plan, const std::string* stab
     ctx.stage_index = static_cast<uint16_t>(i);
     ctx.input = input;
     ctx.metrics = &metrics_;
+    ctx.keys = keys;
     EDGELOOP_ASSIGN_OR_RETURN(auto stage, registry.make_stage(step.name, *step.node, step.path, ctx));
     input = &stage->output_schema();
     chain->stages.push_back(std::move(stage));

@@ -37,7 +37,8 @@ class ShardCore {
   ShardCore& operator=(const ShardCore&) = delete;
 
   // Builds this shard's instance of a pipeline's stages.
-  Status add_pipeline(const PipelinePlan& plan, const std::string* stable_name, const Registry& registry);
+  Status add_pipeline(const PipelinePlan& plan, const std::string* stable_name, const Registry& registry,
+                      const KeyTable* keys);
 
   // Runs every pipeline of r.source on r (sets r.slot).
   void process(Record& r);

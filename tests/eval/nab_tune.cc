@@ -45,7 +45,7 @@ bool set_param(models::UnivariateConfig& c, int& warmup, const std::string& k, d
 int main(int argc, char** argv) {
   std::string dir = std::string(EDGELOOP_SOURCE_DIR) + "/../shared/data/nab";
   models::UnivariateConfig p;
-  int warmup = 150;
+  int warmup = 200;
   bool verbose = false;
   bool htm = false;
   std::string dump;
