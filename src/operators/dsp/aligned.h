@@ -31,8 +31,11 @@ using AlignedFloats = std::vector<float, AlignedAllocator<float>>;
 // the loader picks one for the CPU it runs on (GCC function multiversioning). Elsewhere (ARM),
 // the compiler's own target is used.
 // Defining EDGELOOP_DSP_CLONES (empty) on the command line builds one version for -march.
+// Not under the sanitizers: the loader runs the ifunc resolvers before the TSan runtime is
+// up, and the process dies before main.
 #ifndef EDGELOOP_DSP_CLONES
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__) && \
+    !defined(__SANITIZE_ADDRESS__)
 #define EDGELOOP_DSP_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define EDGELOOP_DSP_CLONES
