@@ -45,6 +45,9 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // spdlog builds its registry on first use: make that happen here, before any thread, and
+  // not on whichever connector thread logs first.
+  spdlog::set_level(spdlog::level::info);
 
   CLI::App app{"edgeloop: the edge AIoT runtime. Sensors in, AI and rules at the edge, commands out."};
   app.require_subcommand(1);
