@@ -32,15 +32,7 @@ const Registry& models_registry() {
 
 Result<std::unique_ptr<Stage>> make(const std::string& step, const ConfigNode& node, const Schema& input,
                                     Metrics* metrics = nullptr) {
-  StageContext ctx;
-  ctx.pipeline = "p";
-  ctx.pipeline_name = testing::pipeline_name();
-  ctx.name = step;
-  ctx.pipeline_index = 3;
-  ctx.stage_index = 1;
-  ctx.input = &input;
-  ctx.metrics = metrics;
-  return models_registry().make_stage(step, node, "pipelines.p.steps[1]." + step, ctx);
+  return testing::make_stage_in(models_registry(), step, node, input, metrics, 1);
 }
 
 // A noisy level with a step at `step_at`, for key/slot `slot`.

@@ -51,10 +51,10 @@ inline const std::string* pipeline_name() {
   return &name;
 }
 
-// Builds step `step` (window, rule, filter) with `input` as its input schema, which must
-// outlive the stage.
-inline Result<std::unique_ptr<Stage>> make_stage(const std::string& step, const ConfigNode& node, const Schema& input,
-                                                 Metrics* metrics = nullptr, uint16_t stage_index = 0) {
+// Builds step `step` from `reg` with `input` as its input schema, which must outlive the stage.
+inline Result<std::unique_ptr<Stage>> make_stage_in(const Registry& reg, const std::string& step, const ConfigNode& node,
+                                                    const Schema& input, Metrics* metrics = nullptr,
+                                                    uint16_t stage_index = 0) {
   StageContext ctx;
   ctx.pipeline = "p";
   ctx.pipeline_name = pipeline_name();
@@ -63,7 +63,13 @@ inline Result<std::unique_ptr<Stage>> make_stage(const std::string& step, const 
   ctx.stage_index = stage_index;
   ctx.input = &input;
   ctx.metrics = metrics;
-  return registry().make_stage(step, node, "pipelines.p.steps[" + std::to_string(stage_index) + "]." + step, ctx);
+  return reg.make_stage(step, node, "pipelines.p.steps[" + std::to_string(stage_index) + "]." + step, ctx);
+}
+
+// The same for the operators and rules (window, rule, filter).
+inline Result<std::unique_ptr<Stage>> make_stage(const std::string& step, const ConfigNode& node, const Schema& input,
+                                                 Metrics* metrics = nullptr, uint16_t stage_index = 0) {
+  return make_stage_in(registry(), step, node, input, metrics, stage_index);
 }
 
 // Collects what a stage forwards and emits.

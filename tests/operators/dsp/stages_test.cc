@@ -31,14 +31,7 @@ const Registry& dsp_registry() {
 
 Result<std::unique_ptr<Stage>> make(const std::string& step, const ConfigNode& node, const Schema& input,
                                     Metrics* metrics = nullptr) {
-  StageContext ctx;
-  ctx.pipeline = "p";
-  ctx.pipeline_name = testing::pipeline_name();
-  ctx.name = step;
-  ctx.stage_index = 1;
-  ctx.input = &input;
-  ctx.metrics = metrics;
-  return dsp_registry().make_stage(step, node, "pipelines.p.steps[1]." + step, ctx);
+  return testing::make_stage_in(dsp_registry(), step, node, input, metrics, 1);
 }
 
 std::unique_ptr<Stage> build(const std::string& step, const ConfigNode& node, const Schema& input,
