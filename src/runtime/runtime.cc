@@ -219,12 +219,16 @@ std::string Runtime::summary_line() {
       p99 = h->quantile_s(0.99);
     }
   }
+  double event_backpressure = 0;  // every shard (or inline core) has its own series
+  for (std::size_t i = 0; i < shards_.size() + inline_cores_.size(); ++i) {
+    event_backpressure += metrics_.value("edgeloop_shard_event_backpressure_total", {{"shard", std::to_string(i)}});
+  }
   char buf[512];
   std::snprintf(buf, sizeof buf,
                 "records %.0f (%.0f/s) | keys %zu | alerts raised %.0f cleared %.0f | insights %.0f | dead letters %.0f | "
                 "back-pressure %.0f | latency p50 %.0f us p99 %.0f us | %s",
                 records, rate, keys_->size(), raised, cleared, insights, metrics_.value("edgeloop_dead_letters_total"),
-                backpressure_->value() + metrics_.value("edgeloop_shard_event_backpressure_total", {{"shard", "0"}}),
+                backpressure_->value() + event_backpressure,
                 p50 * 1e6, p99 * 1e6, status().c_str());
   return buf;
 }
