@@ -1,5 +1,7 @@
 #include "codecs/json_codec.h"
 
+#include "codecs/json_type_phrase.h"
+
 #include <simdjson.h>
 
 #include <cmath>
@@ -206,19 +208,7 @@ Result<JsonCodecConfig> json_codec_config(const Options& options) {
 
 namespace {
 
-const char* type_phrase(od::json_type t) {
-  switch (t) {
-    case od::json_type::array: return "an array";
-    case od::json_type::object: return "an object";
-    case od::json_type::number: return "a number";
-    case od::json_type::string: return "a string";
-    case od::json_type::boolean: return "a boolean";
-    case od::json_type::null: return "null";
-  }
-  return "an unknown value";
-}
-
-constexpr int kTimestampTarget = kMaxFields;  // targets 0..7 are values, 8 the timestamp
+constexpr int kTimestampTarget = kMaxFields;  // targets below are values, this one the timestamp
 
 // One member name of a compiled path; the paths form a tree so that one pass over each
 // object finds every field, in whatever order the payload has them.
@@ -362,7 +352,7 @@ Status JsonCodec::Impl::read_target(const PathNode& n, od::value& v, Slots& s) {
       if (!null) return malformed(sj::INCORRECT_TYPE);
     }
     return make_error(Errc::kTypeMismatch,
-                      std::string(is_ts ? "timestamp field '" : "field '") + n.path_text + "' is " + type_phrase(type) +
+                      std::string(is_ts ? "timestamp field '" : "field '") + n.path_text + "' is " + json_type_phrase(type) +
                           (is_ts ? ", expected an integer or a number" : ", expected a number"));
   }
   if (!is_ts) {
@@ -413,7 +403,7 @@ Status JsonCodec::Impl::decode_object(od::object obj, int node_index, Slots& s) 
     od::json_type type;
     if (auto err = v.type().get(type)) return malformed(err);
     if (type != od::json_type::object) {
-      return make_error(Errc::kTypeMismatch, "field '" + c.path_text + "' is " + type_phrase(type) + ", expected an object");
+      return make_error(Errc::kTypeMismatch, "field '" + c.path_text + "' is " + json_type_phrase(type) + ", expected an object");
     }
     od::object sub;
     if (auto err = v.get_object().get(sub)) return malformed(err);
@@ -512,7 +502,7 @@ Status JsonCodec::decode(std::string_view payload, int64_t recv_ns, std::vector<
       od::json_type et;
       if (auto err = elem.type().get(et)) return fail(m.malformed(err));
       if (et != od::json_type::object) {
-        return fail(make_error(Errc::kTypeMismatch, "batch element " + std::to_string(index) + " is " + type_phrase(et) +
+        return fail(make_error(Errc::kTypeMismatch, "batch element " + std::to_string(index) + " is " + json_type_phrase(et) +
                                                         ", expected an object"));
       }
       od::object obj;
@@ -545,7 +535,7 @@ Status JsonCodec::decode(std::string_view payload, int64_t recv_ns, std::vector<
     }
     if (err) return m.malformed(err);
     return make_error(Errc::kTypeMismatch,
-                      std::string("payload is ") + type_phrase(type) + ", expected an object or an array of objects");
+                      std::string("payload is ") + json_type_phrase(type) + ", expected an object or an array of objects");
   }
   // On-demand stops where the value ends: anything after it is an error, not ignored.
   const char* rest = nullptr;

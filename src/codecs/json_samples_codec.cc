@@ -1,5 +1,7 @@
 #include "codecs/json_samples_codec.h"
 
+#include "codecs/json_type_phrase.h"
+
 #include <simdjson.h>
 
 #include <algorithm>
@@ -69,22 +71,6 @@ struct JsonSamplesCodec::Impl {
   }
 };
 
-namespace {
-
-const char* type_phrase(od::json_type t) {
-  switch (t) {
-    case od::json_type::array: return "an array";
-    case od::json_type::object: return "an object";
-    case od::json_type::number: return "a number";
-    case od::json_type::string: return "a string";
-    case od::json_type::boolean: return "a boolean";
-    case od::json_type::null: return "null";
-  }
-  return "an unknown value";
-}
-
-}  // namespace
-
 Status JsonSamplesCodec::Impl::read_samples(od::array arr) {
   scratch.clear();
   std::size_t i = 0;
@@ -97,7 +83,7 @@ Status JsonSamplesCodec::Impl::read_samples(od::array arr) {
       od::json_type t{};
       if (v.type().get(t) == sj::SUCCESS && t != od::json_type::number)
         return make_error(Errc::kTypeMismatch,
-                          "sample " + std::to_string(i) + " is " + type_phrase(t) + ", expected a number");
+                          "sample " + std::to_string(i) + " is " + json_type_phrase(t) + ", expected a number");
       return malformed(err, " in the samples at index " + std::to_string(i));
     }
     if (scratch.size() >= config.max_samples)
@@ -193,7 +179,7 @@ Status JsonSamplesCodec::decode(std::string_view payload, int64_t recv_ns, std::
         if (auto err = v.get_array().get(arr)) {
           if (err != sj::INCORRECT_TYPE) return Impl::malformed(err, "");
           od::json_type t{};
-          const char* what = v.type().get(t) == sj::SUCCESS ? type_phrase(t) : "not an array";
+          const char* what = v.type().get(t) == sj::SUCCESS ? json_type_phrase(t) : "not an array";
           return make_error(Errc::kTypeMismatch, "field '" + c.samples + "' is " + what + ", expected an array of numbers");
         }
         EDGELOOP_TRY(m.read_samples(arr));
@@ -209,7 +195,7 @@ Status JsonSamplesCodec::decode(std::string_view payload, int64_t recv_ns, std::
       od::json_type t{};
       if (auto err = v.type().get(t)) return Impl::malformed(err, "");
       if (t != od::json_type::number)
-        return make_error(Errc::kTypeMismatch, "field '" + std::string(key) + "' is " + type_phrase(t) + ", expected a number");
+        return make_error(Errc::kTypeMismatch, "field '" + std::string(key) + "' is " + json_type_phrase(t) + ", expected a number");
       od::number_type nt{};
       if (auto err = v.get_number_type().get(nt)) return Impl::malformed(err, "");
       if (is_ts) {
@@ -240,7 +226,7 @@ Status JsonSamplesCodec::decode(std::string_view payload, int64_t recv_ns, std::
     }
   } else {
     return make_error(Errc::kTypeMismatch,
-                      std::string("payload is ") + type_phrase(type) + ", expected an array of numbers or an object");
+                      std::string("payload is ") + json_type_phrase(type) + ", expected an array of numbers or an object");
   }
   // On-demand stops where the value ends: anything after it is an error, not ignored.
   const char* rest = nullptr;
