@@ -8,8 +8,9 @@ namespace edgeloop::eval {
 
 namespace {
 
-void add_common(CLI::App* cmd, EvalOptions& o, bool& no_plots, const char* example) {
-  cmd->add_option("--data", o.data_dir, "The data set's folder")->required()->check(CLI::ExistingDirectory);
+void add_common(CLI::App* cmd, EvalOptions& o, bool& no_plots, const char* example, bool data_required) {
+  auto* data = cmd->add_option("--data", o.data_dir, "The data set's folder")->check(CLI::ExistingDirectory);
+  if (data_required) data->required();
   cmd->add_option("--config", o.config_path, std::string("Pipeline config (default: the built-in ") + example + ")")
       ->check(CLI::ExistingFile);
   cmd->add_option("--report", o.report_path, "Write a JSON report here, and one SVG plot per series in <report>_plots/");
@@ -22,28 +23,50 @@ void add_common(CLI::App* cmd, EvalOptions& o, bool& no_plots, const char* examp
 EvalCommands::EvalCommands(CLI::App& app) {
   eval_ = app.add_subcommand("eval", "Replay a benchmark data set through a pipeline and score it.");
   eval_->require_subcommand(1);
-  nab_ = eval_->add_subcommand("nab", "Numenta Anomaly Benchmark: data/<category>/<file>.csv, labels/combined_windows.json.");
-  add_common(nab_, nab_opts_, no_plots_, "examples/nab.yaml");
-  skab_ = eval_->add_subcommand("skab", "Skoltech Anomaly Benchmark: folders of SKAB CSVs.");
-  add_common(skab_, skab_opts_, no_plots_, "examples/skab.yaml");
+  struct Spec {
+    const char* name;
+    const char* help;
+    const char* example;
+    Runner run;
+    bool data_required;
+  };
+  const Spec specs[] = {
+      {"nab", "Numenta Anomaly Benchmark: data/<category>/<file>.csv, labels/combined_windows.json.",
+       "examples/nab.yaml", run_nab_eval, true},
+      {"skab", "Skoltech Anomaly Benchmark: folders of SKAB CSVs.", "examples/skab.yaml", run_skab_eval, true},
+      {"cwru", "CWRU bearings: 12k_DE/*.mat (faults) and normal/*.mat (healthy baseline).", "examples/cwru.yaml",
+       run_cwru_eval, true},
+      {"ims", "NASA IMS run-to-failure: merged_dataset_BearingTest_<n>.csv.", "examples/ims.yaml", run_ims_eval, true},
+      {"bearing-sim", "The simulator's bearing faults (impulse trains exciting a resonance, under noise).",
+       "examples/bearing_sim.yaml", run_bearing_sim_eval, false},
+  };
+  static_assert(std::size(specs) == std::tuple_size_v<decltype(subs_)>);
+  for (std::size_t i = 0; i < subs_.size(); ++i) {
+    subs_[i].app = eval_->add_subcommand(specs[i].name, specs[i].help);
+    subs_[i].run = specs[i].run;
+    add_common(subs_[i].app, subs_[i].options, no_plots_, specs[i].example, specs[i].data_required);
+  }
 }
 
 bool EvalCommands::selected() const { return eval_->parsed(); }
 
 int EvalCommands::run(const Registry& registry) {
-  const bool nab = nab_->parsed();
-  EvalOptions o = nab ? nab_opts_ : skab_opts_;
-  o.progress = isatty(STDERR_FILENO) != 0;
-  o.plots = !no_plots_;
-  auto r = nab ? run_nab_eval(o, registry) : run_skab_eval(o, registry);
-  if (!r.ok()) {
-    std::fprintf(stderr, "edgeloop eval: %s\n", r.error().message.c_str());
-    return 1;
+  for (const Sub& sub : subs_) {
+    if (!sub.app->parsed()) continue;
+    EvalOptions o = sub.options;
+    o.progress = isatty(STDERR_FILENO) != 0;
+    o.plots = !no_plots_;
+    auto r = sub.run(o, registry);
+    if (!r.ok()) {
+      std::fprintf(stderr, "edgeloop eval: %s\n", r.error().message.c_str());
+      return 1;
+    }
+    std::fputs(r->text.c_str(), stdout);
+    std::printf("%s\n", r->summary_json.c_str());
+    std::fflush(stdout);
+    return 0;
   }
-  std::fputs(r->text.c_str(), stdout);
-  std::printf("%s\n", r->summary_json.c_str());
-  std::fflush(stdout);
-  return 0;
+  return 1;
 }
 
 }  // namespace edgeloop::eval

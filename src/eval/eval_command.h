@@ -1,4 +1,4 @@
-// The `edgeloop eval` subcommands (nab, skab), for the binary's main():
+// The `edgeloop eval` subcommands (nab, skab, cwru, ims, bearing-sim), for the binary's main():
 //
 //   edgeloop::eval::EvalCommands eval_commands(app);   // before CLI11_PARSE
 //   CLI11_PARSE(app, argc, argv);
@@ -10,6 +10,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <array>
 
 #include "core/registry.h"
 #include "eval/evaluation.h"
@@ -24,10 +25,14 @@ class EvalCommands {
   int run(const Registry& registry);
 
  private:
+  using Runner = Result<EvalResult> (*)(const EvalOptions&, const Registry&);
+  struct Sub {
+    CLI::App* app = nullptr;
+    Runner run = nullptr;
+    EvalOptions options;
+  };
   CLI::App* eval_ = nullptr;
-  CLI::App* nab_ = nullptr;
-  CLI::App* skab_ = nullptr;
-  EvalOptions nab_opts_, skab_opts_;
+  std::array<Sub, 5> subs_;
   bool no_plots_ = false;
 };
 

@@ -19,6 +19,9 @@ namespace edgeloop::eval {
 
 const char* builtin_nab_config() { return generated::kNabYaml; }
 const char* builtin_skab_config() { return generated::kSkabYaml; }
+const char* builtin_cwru_config() { return generated::kCwruYaml; }
+const char* builtin_ims_config() { return generated::kImsYaml; }
+const char* builtin_bearing_sim_config() { return generated::kBearingSimYaml; }
 
 namespace {
 

@@ -1,4 +1,4 @@
-// `edgeloop eval nab|skab`: loads a data set, replays it through a pipeline config (the
+// `edgeloop eval nab|skab|cwru|ims|bearing-sim`: loads (or, for bearing-sim, generates) a data set, replays it through a pipeline config (the
 // built-in examples/nab.yaml or skab.yaml, or --config), scores it, writes a JSON report and
 // one SVG plot per series (in `<report>_plots/`), and returns the one-line summary.
 #pragma once
@@ -29,9 +29,18 @@ struct EvalResult {
 // The examples compiled into the binary (examples/nab.yaml, examples/skab.yaml).
 const char* builtin_nab_config();
 const char* builtin_skab_config();
+const char* builtin_cwru_config();
+const char* builtin_ims_config();
+const char* builtin_bearing_sim_config();
 
 Result<EvalResult> run_nab_eval(const EvalOptions& options, const Registry& registry);
 Result<EvalResult> run_skab_eval(const EvalOptions& options, const Registry& registry);
+// CWRU bearings (cwru_eval.cc): DIR has 12k_DE/*.mat and normal/*.mat.
+Result<EvalResult> run_cwru_eval(const EvalOptions& options, const Registry& registry);
+// NASA IMS run-to-failure features (ims_eval.cc): DIR has merged_dataset_BearingTest_<n>.csv.
+Result<EvalResult> run_ims_eval(const EvalOptions& options, const Registry& registry);
+// The simulator's physically modelled bearing faults (bearing_sim_eval.cc); data_dir unused.
+Result<EvalResult> run_bearing_sim_eval(const EvalOptions& options, const Registry& registry);
 
 // A progress bar on stderr, redrawn at most every 100 ms: "[#####.....]  45%  61k/137k rows".
 ReplayProgress stderr_progress(const std::string& label);
