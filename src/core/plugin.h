@@ -109,6 +109,13 @@ class Stage {
     (void)now_ns;
     (void)out;
   }
+  // Called once when the runtime stops, on the thread that ran the stage, after its last
+  // record and before it is destroyed (events emitted here are still delivered): write the
+  // final state snapshot, emit what must not be lost.
+  virtual void flush(int64_t now_ns, Emitter& out) {
+    (void)now_ns;
+    (void)out;
+  }
 };
 
 struct ActionContext {

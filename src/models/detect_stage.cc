@@ -270,7 +270,13 @@ DetectStage::DetectStage(DetectSettings settings, Schema output, const StageCont
 }
 
 DetectStage::~DetectStage() {
-  if (writer_) (void)snapshot_now(unix_now_ns());
+  if (writer_ && !flushed_) (void)snapshot_now(unix_now_ns());
+}
+
+void DetectStage::flush(int64_t now_ns, Emitter& out) {
+  (void)out;
+  if (writer_) (void)snapshot_now(now_ns);
+  flushed_ = true;
 }
 
 std::string DetectStage::fingerprint() const {

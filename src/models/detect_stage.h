@@ -53,11 +53,12 @@ class DetectStage final : public Stage {
   static Result<std::unique_ptr<Stage>> create(const Options& opts, const StageContext& ctx);
 
   DetectStage(DetectSettings settings, Schema output, const StageContext& ctx);
-  ~DetectStage() override;  // writes the final snapshot
+  ~DetectStage() override;  // writes the final snapshot unless flush() did
 
   const Schema& output_schema() const override { return schema_; }
   void process(const Record& r, Emitter& out) override;
   void tick(int64_t now_ns, Emitter& out) override;
+  void flush(int64_t now_ns, Emitter& out) override;  // the final snapshot
 
   void set_key_namer(KeyNamer namer) { namer_ = std::move(namer); }
   // Serialises every key's state and writes it now, on the caller's thread.
@@ -96,6 +97,7 @@ class DetectStage final : public Stage {
   std::unique_ptr<models::SnapshotWriter> writer_;
   int64_t last_snapshot_ns_ = 0;
   int64_t wall_now_ns_ = 0;
+  bool flushed_ = false;
   std::size_t restored_ = 0;
   Counter* snapshots_ = nullptr;
   Counter* snapshot_failures_ = nullptr;

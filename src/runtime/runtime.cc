@@ -172,6 +172,8 @@ void Runtime::stop() {
   summary_cv_.notify_all();
   if (summary_thread_.joinable()) summary_thread_.join();
   for (auto& s : sources_) s->stop();
+  // Inline cores ran on their sources' threads, which have stopped: flush them here.
+  for (auto& core : inline_cores_) core->flush(unix_now_ns());
   for (auto& shard : shards_) shard->stop();
   dispatcher_->stop();
   export_counters();

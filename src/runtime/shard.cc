@@ -56,8 +56,9 @@ void Shard::run() {
     }
     if (got) continue;
     if (stop_.load(std::memory_order_acquire)) {
-      if (!drain_once()) break;
-      continue;
+      if (drain_once()) continue;
+      core_.flush(unix_now_ns());
+      break;
     }
     // Nothing queued: spin briefly, then sleep until woken or the next tick.
     const int64_t spin_until = now + settings_.spin_ns;

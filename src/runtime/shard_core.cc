@@ -95,6 +95,12 @@ void ShardCore::tick(int64_t unix_now_ns) {
   }
 }
 
+void ShardCore::flush(int64_t unix_now_ns) {
+  for (auto& c : chains_) {
+    for (std::size_t i = 0; i < c->stages.size(); ++i) c->stages[i]->flush(unix_now_ns, c->links[i]);
+  }
+}
+
 void ShardCore::export_counters() {
   for (auto& c : chains_) {
     const uint64_t in = c->in.load(std::memory_order_relaxed);

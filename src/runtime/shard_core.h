@@ -44,6 +44,9 @@ class ShardCore {
   void process(Record& r);
   // Periodic work of the stages (time windows close).
   void tick(int64_t unix_now_ns);
+  // Stage::flush of every stage, pipelines in order and stages from first to last (so that
+  // what an early stage emits on flush still passes the later ones). Once, at stop.
+  void flush(int64_t unix_now_ns);
   // Adds what the counters gained since the last call to Metrics. Any one thread may call
   // it (the runtime's housekeeping thread), concurrently with process(): the per-record
   // counters are single-writer atomics, so counting costs the hot path a plain store.
