@@ -146,7 +146,8 @@ Result<AppConfig> load_eval_config(const std::string& path, const char* fallback
 
 Result<std::vector<ReplayOutput>> replay(const AppConfig& config, const Registry& registry,
                                          const std::vector<ReplaySeries>& series, ReplayStats& stats,
-                                         const ReplayProgress& progress) {
+                                         const ReplayProgress& progress, const std::vector<std::string>& collect) {
+  if (!collect.empty()) return make_error(Errc::kInvalidArgument, "replay: `collect` is not implemented yet");
   if (config.sources.empty()) return make_error(Errc::kInvalidConfig, config.file + ": the config has no source");
   const NamedNode& src = config.sources.front();
   if (src.type != "inproc") {

@@ -8,10 +8,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "config/app_config.h"
+#include "core/record.h"
 #include "core/registry.h"
 #include "core/result.h"
 
@@ -23,12 +25,18 @@ struct ReplaySeries {
   std::vector<std::string> columns;         // what each value of a row is
   // Row i's values, in `columns` order: values[i * columns.size() + c].
   std::vector<double> values;
+  // Optional (vibration): one sample block per row, pushed as that row's Record::block, so
+  // that op.samples / op.envelope / op.features see the samples. Empty: scalar rows only.
+  std::vector<std::shared_ptr<const SampleBlock>> blocks;
   std::size_t rows() const { return ts_ns ? ts_ns->size() : 0; }
 };
 
 struct ReplayOutput {
   std::vector<double> score;     // per row; NaN where no event carried a score
   std::vector<uint8_t> alert;    // per row: 1 while an alert of the key is raised
+  // collected[j][row]: the value of field `collect[j]` (replay's argument) in the record that
+  // left the pipeline for that row (or the insight event that carried it); NaN where none.
+  std::vector<std::vector<double>> collected;
   std::size_t alerts_raised = 0;
   std::size_t score_events = 0;
   std::size_t unmatched_events = 0;  // events whose time matched no row (should be 0)
@@ -48,9 +56,11 @@ using ReplayProgress = std::function<void(std::size_t done, std::size_t total)>;
 
 // Builds the Runtime from `config`, replays every series (one after the other), stops the
 // Runtime (which delivers every event) and returns one output per series.
+// `collect` names further output fields to keep per row (e.g. the envelope's bpfo, bpfi).
 Result<std::vector<ReplayOutput>> replay(const AppConfig& config, const Registry& registry,
                                          const std::vector<ReplaySeries>& series, ReplayStats& stats,
-                                         const ReplayProgress& progress = {});
+                                         const ReplayProgress& progress = {},
+                                         const std::vector<std::string>& collect = {});
 
 // Loads a config from a file, or from `fallback_text` (an embedded example) when `path` is
 // empty; the summary log line is turned off (it would interleave with the progress bar).
