@@ -6,7 +6,8 @@ pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libmosquitto-dev mosquitto mosquitto-clients
   libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
-  libspdlog-dev libfmt-dev libcpp-httplib-dev libssl-dev libsqlite3-dev zlib1g-dev
+  libspdlog-dev libfmt-dev libcpp-httplib-dev libssl-dev libsqlite3-dev sqlite3 zlib1g-dev
+  libnats-dev nats-server
   python3 python3-numpy python3-scipy libfftw3-dev curl procps
 )
 missing=()

@@ -7,7 +7,9 @@
 #include "models/builtins.h"
 #include "operators/builtins.h"
 #include "operators/dsp/builtins.h"
+#include "outbox/builtins.h"
 #include "rules/builtins.h"
+#include "store/builtins.h"
 
 namespace edgeloop {
 
@@ -20,6 +22,8 @@ void register_all(Registry& registry) {
   register_rules(registry);
   register_models(registry);
   register_actions(registry);
+  register_outbox(registry);
+  register_store(registry);
 }
 
 }  // namespace edgeloop

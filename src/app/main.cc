@@ -13,11 +13,14 @@
 #include "app/serve.h"
 #include "config/app_config.h"
 #include "eval/eval_command.h"
+#include "fleet/fleet_command.h"
+#include "fleet/fleet_options.h"
 #include "config/yaml_loader.h"
 #include "core/options.h"
 #include "api/http_server.h"
 #include "runtime/dead_letter.h"
 #include "runtime/inproc_source.h"
+#include "store/query_command.h"
 
 namespace {
 
@@ -87,7 +90,11 @@ int main(int argc, char** argv) {
   bench_t1->add_flag("--no-pin", no_pin, "Do not pin to one CPU");
 
   edgeloop::eval::EvalCommands eval_commands(app);
+  edgeloop::fleet::FleetCommand fleet_command(app);
+  edgeloop::store::QueryCommand query_command(app);
   CLI11_PARSE(app, argc, argv);
+  if (query_command.selected()) return query_command.run();
+  if (fleet_command.selected()) return fleet_command.run(signals);
   const Registry registry = make_registry();
   if (eval_commands.selected()) return eval_commands.run(registry);
 
@@ -96,6 +103,9 @@ int main(int argc, char** argv) {
     md += "\n## Top-level sections\n\n### `runtime`\n\n" + edgeloop::options_markdown(edgeloop::runtime_options());
     md += "\n### `dead_letter`\n\n" + edgeloop::options_markdown(edgeloop::DeadLetterOptions::table());
     md += "\n### `http`\n\n" + edgeloop::options_markdown(edgeloop::ApiOptions::table());
+    md += "\n## `edgeloop fleet`\n\nThe keys of `edgeloop fleet --config FILE`; the flags of the same names "
+          "override them.\n\n" +
+          edgeloop::options_markdown(edgeloop::fleet::FleetOptions::table());
     if (docs_out.empty()) {
       std::cout << md;
     } else {

@@ -8,6 +8,7 @@
 #include "connectors/mqtt/mqtt_client.h"
 #include "core/clock.h"
 #include "runtime/runtime.h"
+#include "store/store_routes.h"
 
 namespace edgeloop {
 namespace {
@@ -71,6 +72,8 @@ Status serve(const AppConfig& config, const Registry& registry, const ServeOptio
     });
   }
   ApiServer api(api_opts, runtime.metrics(), [&runtime] { return health_of(runtime); });
+  // The stores that op.store / action.store opened: GET /api/v1/readings and /api/v1/events.
+  store::register_store_routes(api, store::Store::open_stores());
   EDGELOOP_TRY(api.start());
   EDGELOOP_TRY(runtime.start());
   if (api_opts.enabled) {

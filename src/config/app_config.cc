@@ -286,6 +286,7 @@ Result<RuntimeConfig> parse_runtime(const ConfigNode& root) {
   r.summary_interval_ns = o.duration_ns("summary_interval");
   r.max_keys = o.integer("max_keys");
   r.tick_ns = o.duration_ns("tick");
+  r.state_dir = o.str("state_dir");
   return r;
 }
 
@@ -317,6 +318,11 @@ const OptionTable& runtime_options() {
        .description = "Period of the shards' timer tick, which closes time windows and times out rules when no "
                       "readings arrive.",
        .min = 0.001, .max = 60},
+      {.name = "state_dir", .type = OptionType::kString,
+       .description = "Default folder for the state snapshots of the stages that keep per-key state across "
+                      "restarts (`detect`, `health`, `rule`): used where a stage sets no `state_dir` of its own, "
+                      "so that a restart neither learns from scratch nor repeats or loses an alert. Unset: no "
+                      "snapshots unless a stage asks for them."},
   };
   return kTable;
 }

@@ -60,6 +60,7 @@ struct RuntimeConfig {
   int64_t summary_interval_ns = 10'000'000'000;  // 0: no periodic summary
   int64_t max_keys = 1'000'000;
   int64_t tick_ns = 100'000'000;
+  std::string state_dir;  // default folder of stage state snapshots (StageContext::state_dir); empty: none
 };
 
 struct AppConfig {

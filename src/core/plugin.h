@@ -94,6 +94,9 @@ struct StageContext {
   const Schema* input = nullptr;  // the schema of the records this stage receives
   Metrics* metrics = nullptr;
   const KeyTable* keys = nullptr;  // names of KeyIds (e.g. for state snapshots); may be null in tests
+  // `runtime.state_dir`: where stages that snapshot their state put it when their own
+  // `state_dir` is not set; empty: no default (snapshots only where a stage asks for them).
+  std::string state_dir;
 };
 
 // One step of a pipeline (window, aggregate, features, detector, rule). One instance per

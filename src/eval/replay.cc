@@ -17,7 +17,8 @@ namespace {
 // Runs on the dispatch thread: files each event under its series and row.
 class Collector {
  public:
-  Collector(const std::vector<ReplaySeries>& series, std::vector<ReplayOutput>& out) : series_(series), out_(out) {
+  Collector(const std::vector<ReplaySeries>& series, std::vector<ReplayOutput>& out, const std::vector<std::string>& collect)
+      : series_(series), out_(out), collect_(collect) {
     cursor_.assign(series.size(), 0);
     tap_cursor_.assign(series.size(), 0);
     raised_.assign(series.size(), 0);
@@ -27,9 +28,10 @@ class Collector {
     if (key >= by_key_.size()) by_key_.resize(static_cast<std::size_t>(key) + 1, SIZE_MAX);
     by_key_[key] = series;
   }
-  // On a shard thread, from the tap at the end of the pipeline: a forwarded record and its
-  // score. Each key (series) lives on one shard, so series never share a writer.
-  void on_record(const Record& r, int score_field) {
+  // On a shard thread, from the tap at the end of the pipeline: a forwarded record, its score
+  // and the collected fields (`fields`: their indices in the record, -1 where absent). Each key
+  // (series) lives on one shard, so series never share a writer.
+  void on_record(const Record& r, int score_field, const std::vector<int>& fields) {
     if (r.key >= by_key_.size() || by_key_[r.key] == SIZE_MAX || score_field >= r.nfields) return;
     const std::size_t s = by_key_[r.key];
     const std::size_t row = next_row(tap_cursor_[s], s, r.ts_ns);
@@ -39,7 +41,11 @@ class Collector {
     }
     out_[s].score[row] = r.f[static_cast<std::size_t>(score_field)];
     ++out_[s].score_events;
+    for (std::size_t j = 0; j < fields.size(); ++j) {
+      if (fields[j] >= 0 && fields[j] < r.nfields) out_[s].collected[j][row] = r.f[static_cast<std::size_t>(fields[j])];
+    }
   }
+  const std::vector<std::string>& collect() const { return collect_; }
   bool tapped() const { return tapped_; }
   void set_tapped() { tapped_ = true; }
 
@@ -57,6 +63,10 @@ class Collector {
       }
       out_[s].score[row] = e.f[static_cast<std::size_t>(f)];
       ++out_[s].score_events;
+      const std::vector<int>& fields = collect_fields(e.schema);
+      for (std::size_t j = 0; j < fields.size(); ++j) {
+        if (fields[j] >= 0 && fields[j] < e.nfields) out_[s].collected[j][row] = e.f[static_cast<std::size_t>(fields[j])];
+      }
     } else if (e.kind == EventKind::kAlert) {
       const std::size_t row = row_at(s, e.ts_ns);
       if (row == SIZE_MAX) {
@@ -103,6 +113,14 @@ class Collector {
     last_field_ = schema ? schema->index_of("score") : -1;
     return last_field_;
   }
+  // The indices of the collected fields in an event's schema (-1 where absent), cached.
+  const std::vector<int>& collect_fields(const Schema* schema) {
+    if (schema == collect_schema_ && !collect_idx_.empty()) return collect_idx_;
+    collect_schema_ = schema;
+    collect_idx_.assign(collect_.size(), -1);
+    for (std::size_t j = 0; j < collect_.size(); ++j) collect_idx_[j] = schema ? schema->index_of(collect_[j]) : -1;
+    return collect_idx_;
+  }
 
   const std::vector<ReplaySeries>& series_;
   std::vector<ReplayOutput>& out_;
@@ -114,6 +132,9 @@ class Collector {
   std::vector<std::size_t> raised_from_;
   const Schema* last_schema_ = nullptr;
   int last_field_ = -1;
+  std::vector<std::string> collect_;
+  const Schema* collect_schema_ = nullptr;
+  std::vector<int> collect_idx_;
 };
 
 // The last step of the evaluated pipeline (added by the replay, not by the config): hands the
@@ -122,14 +143,16 @@ class Collector {
 // the alerts.
 class TapStage final : public Stage {
  public:
-  TapStage(Collector& c, const Schema& input) : c_(c), schema_(input), score_(input.index_of("score")) {}
+  TapStage(Collector& c, const Schema& input, std::vector<int> fields)
+      : c_(c), schema_(input), score_(input.index_of("score")), fields_(std::move(fields)) {}
   const Schema& output_schema() const override { return schema_; }
-  void process(const Record& r, Emitter&) override { c_.on_record(r, score_); }
+  void process(const Record& r, Emitter&) override { c_.on_record(r, score_, fields_); }
 
  private:
   Collector& c_;
   Schema schema_;
   int score_;
+  std::vector<int> fields_;
 };
 
 constexpr const char* kTapStep = "eval_tap";
@@ -147,7 +170,6 @@ Result<AppConfig> load_eval_config(const std::string& path, const char* fallback
 Result<std::vector<ReplayOutput>> replay(const AppConfig& config, const Registry& registry,
                                          const std::vector<ReplaySeries>& series, ReplayStats& stats,
                                          const ReplayProgress& progress, const std::vector<std::string>& collect) {
-  if (!collect.empty()) return make_error(Errc::kInvalidArgument, "replay: `collect` is not implemented yet");
   if (config.sources.empty()) return make_error(Errc::kInvalidConfig, config.file + ": the config has no source");
   const NamedNode& src = config.sources.front();
   if (src.type != "inproc") {
@@ -161,10 +183,16 @@ Result<std::vector<ReplayOutput>> replay(const AppConfig& config, const Registry
   }
   std::vector<ReplayOutput> out(series.size());
   for (std::size_t s = 0; s < series.size(); ++s) {
+    if (!series[s].blocks.empty() && series[s].blocks.size() != series[s].rows()) {
+      return make_error(Errc::kInvalidArgument, "replay: series " + series[s].key + " has " +
+                                                    std::to_string(series[s].blocks.size()) + " sample blocks for " +
+                                                    std::to_string(series[s].rows()) + " rows (one per row, or none)");
+    }
     out[s].score.assign(series[s].rows(), std::numeric_limits<double>::quiet_NaN());
     out[s].alert.assign(series[s].rows(), 0);
+    out[s].collected.assign(collect.size(), std::vector<double>(series[s].rows(), std::numeric_limits<double>::quiet_NaN()));
   }
-  Collector collector(series, out);
+  Collector collector(series, out, collect);
   // The first pipeline fed by the source gets the tap as its last step, when its output
   // carries a `score` field (else the scores come from insight events).
   AppConfig tapped = config;
@@ -174,8 +202,19 @@ Result<std::vector<ReplayOutput>> replay(const AppConfig& config, const Registry
                   if (!ctx.input || ctx.input->index_of("score") < 0) {
                     return make_error(Errc::kNotFound, "no score field at the end of the pipeline");
                   }
+                  std::vector<int> fields;
+                  for (const auto& name : collector.collect()) {
+                    const int i = ctx.input->index_of(name);
+                    if (i < 0 || static_cast<std::size_t>(i) >= kMaxFields) {
+                      std::string all;
+                      for (const auto& n : ctx.input->names()) all += (all.empty() ? "" : ", ") + n;
+                      return make_error(Errc::kInvalidConfig, "the evaluation reads field '" + name +
+                                                                  "' from the pipeline's output, which has: " + all);
+                    }
+                    fields.push_back(i);
+                  }
                   collector.set_tapped();
-                  return std::unique_ptr<Stage>(std::make_unique<TapStage>(collector, *ctx.input));
+                  return std::unique_ptr<Stage>(std::make_unique<TapStage>(collector, *ctx.input, std::move(fields)));
                 });
   for (auto& p : tapped.pipelines) {
     if (p.from != src.name) continue;
@@ -247,6 +286,10 @@ Result<std::vector<ReplayOutput>> replay(const AppConfig& config, const Registry
       r.ts_ns = (*se.ts_ns)[i];
       r.nfields = static_cast<uint8_t>(map.size());
       for (std::size_t k = 0; k < map.size(); ++k) r.f[k] = se.values[i * ncols + static_cast<std::size_t>(map[k])];
+      if (!se.blocks.empty() && se.blocks[i]) {
+        stats.samples += se.blocks[i]->samples.size();
+        r.block = se.blocks[i];  // shared, not copied
+      }
       ctx.output->push(std::move(r));
       stats.points += map.size();
       if (progress && (++done & 4095) == 0) progress(done, total_rows);

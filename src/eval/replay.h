@@ -45,9 +45,11 @@ struct ReplayOutput {
 struct ReplayStats {
   std::size_t rows = 0;
   std::size_t points = 0;   // scalar values pushed (rows x fields)
+  std::size_t samples = 0;  // samples pushed in blocks (ReplaySeries::blocks)
   double seconds = 0;       // from the first push until every event was delivered
   double rows_per_s() const { return seconds > 0 ? static_cast<double>(rows) / seconds : 0; }
   double points_per_s() const { return seconds > 0 ? static_cast<double>(points) / seconds : 0; }
+  double samples_per_s() const { return seconds > 0 ? static_cast<double>(samples) / seconds : 0; }
   bool has_rules = false;   // the pipeline holds a rule step (alerts are predictions)
 };
 
@@ -56,7 +58,11 @@ using ReplayProgress = std::function<void(std::size_t done, std::size_t total)>;
 
 // Builds the Runtime from `config`, replays every series (one after the other), stops the
 // Runtime (which delivers every event) and returns one output per series.
-// `collect` names further output fields to keep per row (e.g. the envelope's bpfo, bpfi).
+// `collect` names further output fields to keep per row (e.g. the envelope's bpfo, bpfi): read
+// from the records that leave the pipeline (an error if its output lacks one), or, when the
+// scores come from insight events, from the events that carry them.
+// A record that leaves the pipeline is filed under the row with its timestamp (a window of
+// op.samples under the row whose block it starts at); rows without one keep NaN.
 Result<std::vector<ReplayOutput>> replay(const AppConfig& config, const Registry& registry,
                                          const std::vector<ReplaySeries>& series, ReplayStats& stats,
                                          const ReplayProgress& progress = {},

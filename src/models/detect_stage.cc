@@ -6,7 +6,7 @@
 #include <mutex>
 
 #include "core/clock.h"
-#include "models/byte_io.h"
+#include "state/byte_io.h"
 
 namespace edgeloop {
 
@@ -69,7 +69,8 @@ PluginInfo DetectStage::info() {
       {.name = "emit_above", .type = OptionType::kNumber, .default_value = "0.9",
        .description = "With `emit: above`, the score from which an insight event is emitted.", .min = 0, .max = 1},
       {.name = "state_dir", .type = OptionType::kString,
-       .description = "Folder for state snapshots (created if missing). Unset: no snapshots."},
+       .description = "Folder for state snapshots (created if missing). Unset: `runtime.state_dir`; `\"\"`: no "
+                      "snapshots even when that is set."},
       {.name = "snapshot_every", .type = OptionType::kDuration, .default_value = "5m",
        .description = "With `state_dir`: how often (wall clock) the state is written; also written when the "
                       "pipeline is torn down.",
@@ -197,7 +198,8 @@ Result<std::unique_ptr<Stage>> DetectStage::create(const Options& opts, const St
   const std::string emit = opts.str("emit");
   s.emit = emit == "none" ? EmitMode::kNone : emit == "every" ? EmitMode::kEvery : EmitMode::kAbove;
   s.emit_above = opts.number("emit_above");
-  s.state_dir = opts.str("state_dir");
+  // Its own state_dir, else runtime.state_dir; `state_dir: ""` turns snapshots off.
+  s.state_dir = opts.has("state_dir") ? opts.str("state_dir") : ctx.state_dir;
   s.snapshot_every_ns = opts.duration_ns("snapshot_every");
 
   auto& u = s.robust;
@@ -264,8 +266,8 @@ DetectStage::DetectStage(DetectSettings settings, Schema output, const StageCont
   if (!s_.state_dir.empty()) {
     const std::string prefix = ctx.pipeline + "." + std::to_string(ctx.stage_index) + "." + s_.name;
     path_ = s_.state_dir + "/" + prefix + "." + std::to_string(next_instance(s_.state_dir + "/" + prefix)) + ".snap";
-    pending_ = models::load_snapshots(s_.state_dir, prefix, fingerprint(), nullptr);
-    writer_ = std::make_unique<models::SnapshotWriter>(path_);
+    pending_ = state::load_snapshots(s_.state_dir, prefix, fingerprint(), nullptr);
+    writer_ = std::make_unique<state::SnapshotWriter>(path_);
   }
 }
 
@@ -391,7 +393,7 @@ Status DetectStage::snapshot_now(int64_t now_unix_ns) {
 }
 
 std::string DetectStage::encode_state(const KeyState& s) const {
-  models::ByteWriter w;
+  state::ByteWriter w;
   w.put(kKeyStateVersion);
   w.put(s.n);
   w.put(s.first_ts);
@@ -401,7 +403,7 @@ std::string DetectStage::encode_state(const KeyState& s) const {
 }
 
 bool DetectStage::decode_state(std::string_view blob, KeyState& s) const {
-  models::ByteReader r(blob);
+  state::ByteReader r(blob);
   if (r.get<uint32_t>() != kKeyStateVersion) return false;
   s.n = r.get<uint64_t>();
   s.first_ts = r.get<int64_t>();
@@ -411,7 +413,7 @@ bool DetectStage::decode_state(std::string_view blob, KeyState& s) const {
 }
 
 std::string DetectStage::encode_all(int64_t now_unix_ns) const {
-  std::vector<models::SnapshotEntry> entries;
+  std::vector<state::SnapshotEntry> entries;
   entries.reserve(state_.size() + pending_.size());
   for (const auto& s : state_) {
     if (!s.live) continue;
@@ -419,7 +421,7 @@ std::string DetectStage::encode_all(int64_t now_unix_ns) const {
   }
   // Keys restored but not seen since keep their state (and its age) in the next file.
   for (const auto& [k, e] : pending_) entries.push_back(e);
-  return models::encode_snapshot(fingerprint(), now_unix_ns, entries);
+  return state::encode_snapshot(fingerprint(), now_unix_ns, entries);
 }
 
 }  // namespace edgeloop

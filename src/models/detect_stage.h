@@ -18,14 +18,14 @@
 #include "core/plugin.h"
 #include "core/registry.h"
 #include "models/multivariate_detector.h"
-#include "models/snapshot_store.h"
+#include "state/snapshot_store.h"
 #include "models/univariate_detector.h"
 
 namespace edgeloop {
 
-// The stable name of a key, for snapshots. Stages do not see the KeyTable (StageContext has
-// no pointer to it), so until it does the default names keys by their id ("#17"), which is
-// stable across restarts only when keys are interned in the same order.
+// The stable name of a key, for snapshots. The default is the key's name in the KeyTable
+// (StageContext::keys); without a KeyTable (some tests) its id ("#17"), which is stable across
+// restarts only when keys are interned in the same order.
 using KeyNamer = std::function<std::string(KeyId)>;
 
 enum class DetectMethod { kRobust, kMahalanobis };
@@ -92,9 +92,9 @@ class DetectStage final : public Stage {
   std::vector<double> vec_;
   std::vector<KeyState> state_;  // by Record::slot
   KeyNamer namer_;
-  std::map<std::string, models::SnapshotEntry> pending_;  // restored, not yet claimed by a key
+  std::map<std::string, state::SnapshotEntry> pending_;  // restored, not yet claimed by a key
   std::string path_;
-  std::unique_ptr<models::SnapshotWriter> writer_;
+  std::unique_ptr<state::SnapshotWriter> writer_;
   int64_t last_snapshot_ns_ = 0;
   int64_t wall_now_ns_ = 0;
   bool flushed_ = false;

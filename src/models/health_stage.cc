@@ -1,13 +1,18 @@
 #include "models/health_stage.h"
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
+
+#include "core/clock.h"
 
 namespace edgeloop {
 
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr uint32_t kIndexVersion = 1;
+constexpr uint32_t kKeyStateVersion = 1;
 
 // "50" (records) or "10m" (event time).
 Status parse_span(const Options& opts, const char* name, int64_t& ns, double& records) {
@@ -73,6 +78,36 @@ double HealthIndex::time_to_threshold_s() const {
   return (s_.threshold - h_) / slope;
 }
 
+void HealthIndex::save(state::ByteWriter& w) const {
+  w.put(kIndexVersion);
+  w.put<uint8_t>(started_ ? 1 : 0);
+  w.put(last_ts_);
+  for (double v : {h_, s0_, s1_, s2_, sy_, sty_}) w.put(v);
+}
+
+bool HealthIndex::load(state::ByteReader& r) {
+  if (r.get<uint32_t>() != kIndexVersion) return false;
+  const auto started = r.get<uint8_t>();
+  const auto last_ts = r.get<int64_t>();
+  double v[6];
+  for (double& x : v) x = r.get<double>();
+  if (!r.ok() || started > 1) return false;
+  started_ = started == 1;
+  last_ts_ = last_ts;
+  h_ = v[0];
+  s0_ = v[1];
+  s1_ = v[2];
+  s2_ = v[3];
+  sy_ = v[4];
+  sty_ = v[5];
+  return true;
+}
+
+bool HealthIndex::same_state(const HealthIndex& o) const {
+  return started_ == o.started_ && last_ts_ == o.last_ts_ && h_ == o.h_ && s0_ == o.s0_ && s1_ == o.s1_ && s2_ == o.s2_ &&
+         sy_ == o.sy_ && sty_ == o.sty_;
+}
+
 PluginInfo HealthStage::info() {
   PluginInfo p;
   p.name = "health";
@@ -101,6 +136,9 @@ PluginInfo HealthStage::info() {
        .description = "Append `health_index`, `trend_per_h` and `time_to_threshold_s` to the forwarded records "
                       "(false: forward them unchanged)."},
   };
+  for (auto& o : state::snapshot_option_specs("the health index (the smoothed score, the trend fit, the last emit time)")) {
+    p.options.push_back(std::move(o));
+  }
   return p;
 }
 
@@ -115,6 +153,10 @@ Result<std::unique_ptr<Stage>> HealthStage::create(const Options& opts, const St
   s.threshold = opts.number("threshold");
   s.emit_every_ns = opts.duration_ns("emit_every");
   s.append = opts.flag("append");
+  s.field_name = opts.str("field");
+  s.state_dir = state::resolve_state_dir(opts, ctx);
+  s.snapshot_every_ns = opts.duration_ns("snapshot_every");
+  EDGELOOP_TRY(state::ensure_state_dir(opts, s.state_dir));
   static const std::vector<std::string> kOut = {"health_index", "trend_per_h", "time_to_threshold_s"};
   std::vector<std::string> names = ctx.input->names();
   if (s.append) {
@@ -136,15 +178,98 @@ HealthStage::HealthStage(HealthSettings s, Schema output, Schema event_schema, c
       event_schema_(std::move(event_schema)),
       pipeline_name_(ctx.pipeline_name),
       pipeline_index_(ctx.pipeline_index),
-      stage_index_(ctx.stage_index) {}
+      stage_index_(ctx.stage_index) {
+  if (!s_.state_dir.empty()) {
+    wall_now_ns_ = unix_now_ns();
+    snap_ = state::StageSnapshots({.dir = s_.state_dir, .every_ns = s_.snapshot_every_ns, .kind = "health",
+                                   .fingerprint = fingerprint()},
+                                  ctx, s_.name);
+  }
+}
+
+HealthStage::~HealthStage() {
+  if (!flushed_ && snap_.needs_write()) (void)snapshot_now(unix_now_ns());
+}
+
+std::string HealthStage::fingerprint() const {
+  // Spans as written in the options' units: ns, or records (%.17g: exact).
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "health/1 half=%lld,%.17g trend=%lld,%.17g", static_cast<long long>(s_.half_life_ns),
+                s_.half_life_ns < 0 ? s_.half_life_records : 0.0, static_cast<long long>(s_.trend_ns),
+                s_.trend_ns < 0 ? s_.trend_records : 0.0);
+  return std::string(buf) + " field=" + s_.field_name;
+}
+
+void HealthStage::start_key(KeyState& st, const Record& r) {
+  st.live = true;
+  st.key = r.key;
+  st.index = std::make_unique<HealthIndex>(s_);
+  if (!snap_.has_pending()) return;
+  auto e = snap_.take(r.key);
+  if (!e) return;
+  if (decode_state(e->state, st)) {
+    st.updated_ns = e->updated_unix_ns;
+    snap_.count_restored();
+  } else {
+    snap_.count_unusable();  // decode_state left the fresh index: the key starts afresh
+  }
+}
+
+std::string HealthStage::encode_state(const KeyState& st) const {
+  state::ByteWriter w;
+  w.put(kKeyStateVersion);
+  w.put<uint8_t>(st.emitted ? 1 : 0);
+  w.put(st.last_emit);
+  st.index->save(w);
+  return w.take();
+}
+
+bool HealthStage::decode_state(std::string_view blob, KeyState& st) const {
+  state::ByteReader r(blob);
+  if (r.get<uint32_t>() != kKeyStateVersion) return false;
+  const auto emitted = r.get<uint8_t>();
+  const auto last_emit = r.get<int64_t>();
+  if (!r.ok() || emitted > 1) return false;
+  auto index = std::make_unique<HealthIndex>(s_);
+  if (!index->load(r) || !r.ok() || !r.done()) return false;
+  st.emitted = emitted == 1;
+  st.last_emit = last_emit;
+  st.index = std::move(index);
+  return true;
+}
+
+std::string HealthStage::encode_all(int64_t now_unix_ns) const {
+  std::vector<state::SnapshotEntry> live;
+  live.reserve(state_.size());
+  for (const auto& st : state_) {
+    if (!st.live) continue;
+    live.push_back({snap_.key_name(st.key), st.updated_ns ? st.updated_ns : now_unix_ns, encode_state(st)});
+  }
+  return snap_.encode(now_unix_ns, std::move(live));
+}
+
+Status HealthStage::snapshot_now(int64_t now_unix_ns) {
+  if (!snap_.on()) return make_error(Errc::kInvalidArgument, "no state_dir: snapshots are off");
+  return snap_.write_now(encode_all(now_unix_ns));
+}
+
+void HealthStage::tick(int64_t now_ns, Emitter&) {
+  wall_now_ns_ = now_ns;
+  if (snap_.due(now_ns)) snap_.submit(encode_all(now_ns));
+}
+
+void HealthStage::flush(int64_t now_ns, Emitter&) {
+  // Unchanged since read or last written: the files on disk already hold this state.
+  if (snap_.needs_write()) (void)snapshot_now(now_ns);
+  flushed_ = true;
+}
 
 void HealthStage::process(const Record& r, Emitter& out) {
   if (r.slot >= state_.size()) state_.resize(static_cast<std::size_t>(r.slot) + 1);
   KeyState& st = state_[r.slot];
-  if (!st.live) {
-    st.live = true;
-    st.index = std::make_unique<HealthIndex>(s_);
-  }
+  if (!st.live) start_key(st, r);
+  st.updated_ns = wall_now_ns_;
+  snap_.touch();
   const double score = s_.field < r.nfields ? r.f[static_cast<std::size_t>(s_.field)] : kNaN;
   st.index->update(score, r.ts_ns);
   const double h = st.index->started() ? st.index->index() : kNaN;

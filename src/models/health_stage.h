@@ -4,6 +4,9 @@
 // threshold at that trend (remaining useful life; NaN while it is not rising). Appends
 // `health_index`, `trend_per_h` and `time_to_threshold_s` to the forwarded records and emits
 // them as insight events at most every `emit_every` of event time per key.
+// With a state folder (`state_dir`, or `runtime.state_dir`), each key's index, trend fit and
+// last emit time are snapshotted (every `snapshot_every` from tick, and at flush) and restored
+// when the key first shows up after a restart: the index and its trend go on where they were.
 #pragma once
 
 #include <memory>
@@ -12,6 +15,8 @@
 
 #include "core/plugin.h"
 #include "core/registry.h"
+#include "state/byte_io.h"
+#include "state/stage_snapshots.h"
 
 namespace edgeloop {
 
@@ -25,6 +30,9 @@ struct HealthSettings {
   double threshold = 0.8;
   int64_t emit_every_ns = 60'000'000'000;
   bool append = true;
+  std::string field_name = "score";  // the name of `field` (the snapshots' fingerprint)
+  std::string state_dir;             // empty: no snapshots
+  int64_t snapshot_every_ns = 300'000'000'000;
 };
 
 // The per-key arithmetic, separate from the stage for tests.
@@ -36,6 +44,14 @@ class HealthIndex {
   double trend_per_s() const;  // NaN until two distinct times were seen
   double time_to_threshold_s() const;
   bool started() const { return started_; }
+  int64_t last_ts() const { return last_ts_; }
+
+  // The state (versioned, little-endian), for snapshots; load() is false on a malformed one
+  // and then leaves the index as it was.
+  void save(state::ByteWriter& w) const;
+  bool load(state::ByteReader& r);
+  // Same state, bit for bit (tests).
+  bool same_state(const HealthIndex& o) const;
 
  private:
   HealthSettings s_;
@@ -52,16 +68,38 @@ class HealthStage final : public Stage {
   static Result<std::unique_ptr<Stage>> create(const Options& opts, const StageContext& ctx);
 
   HealthStage(HealthSettings s, Schema output, Schema event_schema, const StageContext& ctx);
+  ~HealthStage() override;  // writes the final snapshot unless flush() did (or nothing changed)
   const Schema& output_schema() const override { return schema_; }
   void process(const Record& r, Emitter& out) override;
+  void tick(int64_t now_ns, Emitter& out) override;   // periodic snapshots
+  void flush(int64_t now_ns, Emitter& out) override;  // the final snapshot, if anything changed
+
+  // What the state depends on: the score field's name, `half_life` and `trend`. `threshold`,
+  // `emit_every` and `append` only change what is derived from the state, so they keep it.
+  std::string fingerprint() const;
+  Status snapshot_now(int64_t now_unix_ns);
+  const state::StageSnapshots& snapshots() const { return snap_; }
+  // A slot's index (nullptr for a slot never seen), for tests.
+  const HealthIndex* index_of(uint32_t slot) const {
+    return slot < state_.size() && state_[slot].live ? state_[slot].index.get() : nullptr;
+  }
+  // The event time of the slot's last insight event (0: none yet), for tests.
+  int64_t last_emit_of(uint32_t slot) const { return slot < state_.size() ? state_[slot].last_emit : 0; }
 
  private:
   struct KeyState {
     bool live = false;
     int64_t last_emit = 0;
     bool emitted = false;
+    KeyId key = kNoKey;
+    int64_t updated_ns = 0;  // wall clock (from tick) of the last record: snapshot merge order
     std::unique_ptr<HealthIndex> index;
   };
+  void start_key(KeyState& st, const Record& r);  // a slot's first record: restore
+  std::string encode_state(const KeyState& st) const;
+  bool decode_state(std::string_view blob, KeyState& st) const;
+  std::string encode_all(int64_t now_unix_ns) const;
+
   HealthSettings s_;
   Schema schema_;
   Schema event_schema_;
@@ -69,6 +107,9 @@ class HealthStage final : public Stage {
   uint16_t pipeline_index_ = 0;
   uint16_t stage_index_ = 0;
   std::vector<KeyState> state_;
+  state::StageSnapshots snap_;  // off without a state folder
+  int64_t wall_now_ns_ = 0;     // from tick
+  bool flushed_ = false;
 };
 
 }  // namespace edgeloop

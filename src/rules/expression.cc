@@ -520,4 +520,31 @@ std::string Expression::disassemble() const {
   return s;
 }
 
+std::string Expression::canonical(const Schema& schema) const {
+  std::string s;
+  char buf[64];
+  auto field = [&](uint16_t i) { return i < schema.size() ? schema.name(i) : "#" + std::to_string(i); };
+  for (const Instr& in : code_) {
+    if (!s.empty()) s += "; ";
+    s += op_name(in.op);
+    switch (in.op) {
+      case Op::kConst:
+        std::snprintf(buf, sizeof buf, " %.17g", in.value);
+        s += buf;
+        break;
+      case Op::kField:
+        s += " " + field(in.index);
+        break;
+      case Op::kFieldLtConst: case Op::kFieldLeConst: case Op::kFieldGtConst:
+      case Op::kFieldGeConst: case Op::kFieldEqConst: case Op::kFieldNeConst:
+        std::snprintf(buf, sizeof buf, " %.17g", in.value);
+        s += " " + field(in.index) + buf;
+        break;
+      default:
+        break;
+    }
+  }
+  return s;
+}
+
 }  // namespace edgeloop

@@ -43,6 +43,11 @@ class Expression {
   bool empty() const { return code_.empty(); }
   // The bytecode in words ("field 0; const 80; gt"), for tests and error reports.
   std::string disassemble() const;
+  // The bytecode with fields by name and constants exact ("field_gt_const mean 80"): equal for
+  // two texts that compile to the same computation (spacing, redundant parentheses), whatever
+  // the fields' places in `schema` (the schema it was compiled against). State snapshots use
+  // it to tell whether a rule's condition changed.
+  std::string canonical(const Schema& schema) const;
 
   enum class Op : uint8_t {
     kConst, kField,

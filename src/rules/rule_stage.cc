@@ -2,7 +2,18 @@
 
 #include <limits>
 
+#include "core/clock.h"
+#include "state/byte_io.h"
+
 namespace edgeloop {
+
+namespace {
+
+constexpr uint32_t kKeyStateVersion = 1;
+constexpr uint8_t kRaised = 1;
+constexpr uint8_t kEverRaised = 2;
+
+}  // namespace
 
 Status parse_rule_for(std::string_view text, RuleConfig& cfg) {
   if (auto n = parse_int(text); n.ok()) {
@@ -55,6 +66,9 @@ PluginInfo RuleStage::info() {
       {.name = "emit_cleared", .type = OptionType::kBool, .default_value = "true",
        .description = "Emit a `cleared` alert when the rule clears (it re-arms either way)."},
   };
+  for (auto& o : state::snapshot_option_specs("the rule's state (raised or not, the pending `for`, the last raise)")) {
+    p.options.push_back(std::move(o));
+  }
   return p;
 }
 
@@ -78,6 +92,9 @@ Result<std::unique_ptr<Stage>> RuleStage::create(const Options& opts, const Stag
   const std::string sev = opts.str("severity");
   cfg.severity = sev == "info" ? Severity::kInfo : sev == "critical" ? Severity::kCritical : Severity::kWarning;
   cfg.emit_cleared = opts.flag("emit_cleared");
+  cfg.state_dir = state::resolve_state_dir(opts, ctx);
+  cfg.snapshot_every_ns = opts.duration_ns("snapshot_every");
+  EDGELOOP_TRY(state::ensure_state_dir(opts, cfg.state_dir));
   return std::unique_ptr<Stage>(std::make_unique<RuleStage>(std::move(cfg), ctx));
 }
 
@@ -93,6 +110,95 @@ RuleStage::RuleStage(RuleConfig cfg, const StageContext& ctx)
     raised_total_ = &ctx.metrics->counter("edgeloop_rule_raised_total", "Alerts a rule raised.", labels);
     cleared_total_ = &ctx.metrics->counter("edgeloop_rule_cleared_total", "Alerts a rule cleared (and re-armed).", labels);
   }
+  if (!cfg_.state_dir.empty()) {
+    wall_now_ns_ = unix_now_ns();
+    snap_ = state::StageSnapshots({.dir = cfg_.state_dir, .every_ns = cfg_.snapshot_every_ns, .kind = "rule",
+                                   .fingerprint = fingerprint()},
+                                  ctx, cfg_.name);
+  }
+}
+
+RuleStage::~RuleStage() {
+  if (!flushed_ && snap_.needs_write()) (void)snapshot_now(unix_now_ns());
+}
+
+std::string RuleStage::fingerprint() const {
+  const Schema& in = input_ ? *input_ : schema_;
+  return "rule/1 when=" + cfg_.when.canonical(in) + " clear=" + cfg_.clear.canonical(in);
+}
+
+void RuleStage::start_key(KeyState& s, const Record& r) {
+  s.live = true;
+  s.key = r.key;
+  if (!snap_.has_pending()) return;
+  auto e = snap_.take(r.key);
+  if (!e) return;
+  KeyState restored;
+  if (decode_state(e->state, restored)) {
+    restored.live = true;
+    restored.key = r.key;
+    restored.updated_ns = e->updated_unix_ns;
+    s = restored;
+    snap_.count_restored();
+  } else {
+    snap_.count_unusable();  // the key starts armed, as if new
+  }
+}
+
+std::string RuleStage::encode_state(const KeyState& s) {
+  state::ByteWriter w;
+  w.put(kKeyStateVersion);
+  w.put<uint8_t>(static_cast<uint8_t>((s.raised ? kRaised : 0) | (s.ever_raised ? kEverRaised : 0)));
+  w.put(s.run);
+  w.put(s.since_ts);
+  w.put(s.last_raise_ts);
+  return w.take();
+}
+
+bool RuleStage::decode_state(std::string_view blob, KeyState& s) {
+  state::ByteReader r(blob);
+  if (r.get<uint32_t>() != kKeyStateVersion || !r.ok()) return false;
+  const auto flags = r.get<uint8_t>();
+  KeyState out;
+  out.run = r.get<uint32_t>();
+  out.since_ts = r.get<int64_t>();
+  out.last_raise_ts = r.get<int64_t>();
+  if (!r.ok() || !r.done() || (flags & ~(kRaised | kEverRaised)) != 0) return false;
+  out.raised = (flags & kRaised) != 0;
+  out.ever_raised = (flags & kEverRaised) != 0;
+  if (out.raised && !out.ever_raised) return false;  // a raise sets both
+  out.live = s.live;
+  out.key = s.key;
+  out.updated_ns = s.updated_ns;
+  s = out;
+  return true;
+}
+
+std::string RuleStage::encode_all(int64_t now_unix_ns) const {
+  std::vector<state::SnapshotEntry> live;
+  live.reserve(state_.size());
+  for (const auto& s : state_) {
+    if (!s.live) continue;
+    live.push_back({snap_.key_name(s.key), s.updated_ns ? s.updated_ns : now_unix_ns, encode_state(s)});
+  }
+  return snap_.encode(now_unix_ns, std::move(live));
+}
+
+Status RuleStage::snapshot_now(int64_t now_unix_ns) {
+  if (!snap_.on()) return make_error(Errc::kInvalidArgument, "no state_dir: snapshots are off");
+  return snap_.write_now(encode_all(now_unix_ns));
+}
+
+void RuleStage::tick(int64_t now_ns, Emitter&) {
+  wall_now_ns_ = now_ns;
+  // Serialise here (the shard owns the state); the file is written on the writer's thread.
+  if (snap_.due(now_ns)) snap_.submit(encode_all(now_ns));
+}
+
+void RuleStage::flush(int64_t now_ns, Emitter&) {
+  // Unchanged since read or last written: the files on disk already hold this state.
+  if (snap_.needs_write()) (void)snapshot_now(now_ns);
+  flushed_ = true;
 }
 
 void RuleStage::emit(const Record& r, AlertState state, Emitter& out) const {
@@ -116,6 +222,9 @@ void RuleStage::emit(const Record& r, AlertState state, Emitter& out) const {
 void RuleStage::process(const Record& r, Emitter& out) {
   if (r.slot >= state_.size()) state_.resize(static_cast<std::size_t>(r.slot) + 1);
   KeyState& s = state_[r.slot];
+  if (!s.live) start_key(s, r);
+  s.updated_ns = wall_now_ns_;
+  snap_.touch();
   if (!s.raised) {
     if (cfg_.when.test(r.f.data())) {
       if (s.run == 0) s.since_ts = r.ts_ns;

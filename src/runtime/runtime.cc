@@ -50,6 +50,7 @@ Result<std::unique_ptr<Runtime>> Runtime::build(const AppConfig& config, const R
     plan.source = static_cast<uint16_t>(src);
     plan.source_schema = &rt->sources_[static_cast<std::size_t>(src)]->schema();
     for (const auto& step : pc.steps) plan.steps.push_back({step.name, &step.node, step.path});
+    plan.state_dir = config.runtime.state_dir;
     plans.push_back(std::move(plan));
   }
 

@@ -29,6 +29,7 @@ Status ShardCore::add_pipeline(const PipelinePlan& plan, const std::string* stab
     ctx.input = input;
     ctx.metrics = &metrics_;
     ctx.keys = keys;
+    ctx.state_dir = plan.state_dir;
     EDGELOOP_ASSIGN_OR_RETURN(auto stage, registry.make_stage(step.name, *step.node, step.path, ctx));
     input = &stage->output_schema();
     chain->stages.push_back(std::move(stage));

@@ -28,6 +28,7 @@ struct PipelinePlan {
     std::string path;        // "pipelines.t1.steps[0].window"
   };
   std::vector<Step> steps;
+  std::string state_dir;  // runtime.state_dir: StageContext::state_dir of its stages
 };
 
 class ShardCore {

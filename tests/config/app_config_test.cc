@@ -263,7 +263,7 @@ TEST(AppConfig, RuntimeOptionsAreValidated) {
             "app.yaml:6:19: runtime.shards: '-1' out of range: must be between 0 and 256");
   EXPECT_EQ(error_of(with_pipeline("runtime: {shard: 2}\n")),
             "app.yaml:6:18: runtime: unknown key 'shard' (expected one of: shards, ring_capacity, summary_interval, "
-            "max_keys, tick)");
+            "max_keys, tick, state_dir)");
   EXPECT_EQ(error_of(with_pipeline("runtime: {tick: soon}\n")),
             "app.yaml:6:17: runtime.tick: expected a duration like 500ms, 10s, 5m, got 'soon'");
   EXPECT_EQ(error_of(with_pipeline("runtime: {ring_capacity: 1}\n")),
@@ -272,10 +272,14 @@ TEST(AppConfig, RuntimeOptionsAreValidated) {
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   EXPECT_EQ(r->runtime.summary_interval_ns, 60'000'000'000);
   EXPECT_EQ(r->runtime.tick_ns, 1'000'000'000);
+  EXPECT_EQ(r->runtime.state_dir, "");
+  auto st = parse(with_pipeline("runtime: {state_dir: /var/lib/edgeloop}\n"));
+  ASSERT_TRUE(st.ok()) << st.error().to_string();
+  EXPECT_EQ(st->runtime.state_dir, "/var/lib/edgeloop");
 }
 
 TEST(AppConfig, RuntimeOptionsAreDocumented) {
-  ASSERT_EQ(runtime_options().size(), 5u);
+  ASSERT_EQ(runtime_options().size(), 6u);
   for (const auto& o : runtime_options()) EXPECT_FALSE(o.description.empty()) << o.name;
 }
 

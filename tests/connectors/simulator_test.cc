@@ -312,7 +312,7 @@ TEST(SimulatorOptions, FaultErrorsNameTheirPlace) {
   EXPECT_EQ(config_error(one({{"asset", sc("line1/pump-1", 5)}, {"type", sc("imbalance", 6)},
                               {"sevrity", sc("1", 7)}})),
             "demo.yaml:7:5: sources.sim.faults[0]: unknown key 'sevrity' (expected one of: asset, type, start, "
-            "ramp, severity)");
+            "ramp, severity, defect)");
   EXPECT_EQ(config_error(one({{"asset", sc("line1/pump-1", 5)}, {"type", sc("imbalance", 6)},
                               {"start", sc("soon", 7)}})),
             "demo.yaml:7:5: sources.sim.faults[0].start: expected a duration like 500ms, 10s, 5m, got 'soon'");
@@ -334,7 +334,7 @@ TEST(SimulatorOptions, RegisteredAsSourceSimulator) {
   register_simulator(reg);
   const PluginInfo* info = reg.find("source", "simulator");
   ASSERT_NE(info, nullptr);
-  EXPECT_EQ(info->options.size(), 8u);
+  EXPECT_EQ(info->options.size(), 9u);
   auto src = reg.make_source(map_of({{"type", sc("simulator")}, {"pumps", sc("1")}}), "sources.sim");
   ASSERT_TRUE(src.ok()) << src.error().message;
   EXPECT_EQ((*src)->schema().names(),
@@ -343,7 +343,7 @@ TEST(SimulatorOptions, RegisteredAsSourceSimulator) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().message,
             "demo.yaml:2:5: sources.sim: unknown key 'pump' (expected one of: pumps, motors, interval, faults, seed, "
-            "speed, duration, start_time)");
+            "speed, duration, start_time, vibration)");
 }
 
 // --- the source thread ---------------------------------------------------------------------

@@ -56,6 +56,7 @@ uint64_t splitmix64(uint64_t& x) {
 uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 const char* const kFaultNames[] = {"bearing_wear", "overheating", "cavitation", "imbalance"};
+const char* const kDefectNames[] = {"none", "outer", "inner", "ball"};
 
 }  // namespace
 
@@ -75,6 +76,23 @@ bool parse_fault_type(std::string_view text, FaultType& out) {
 
 const std::vector<std::string>& fault_type_names() {
   static const std::vector<std::string> names(std::begin(kFaultNames), std::end(kFaultNames));
+  return names;
+}
+
+const char* bearing_defect_name(BearingDefect d) { return kDefectNames[static_cast<int>(d)]; }
+
+bool parse_bearing_defect(std::string_view text, BearingDefect& out) {
+  for (int i = 0; i < 4; ++i) {
+    if (text == kDefectNames[i]) {
+      out = static_cast<BearingDefect>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+const std::vector<std::string>& bearing_defect_names() {
+  static const std::vector<std::string> names(std::begin(kDefectNames), std::end(kDefectNames));
   return names;
 }
 

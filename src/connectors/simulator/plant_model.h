@@ -13,6 +13,8 @@ namespace edgeloop {
 
 enum class AssetKind : uint8_t { kPump, kMotor };
 enum class FaultType : uint8_t { kBearingWear, kOverheating, kCavitation, kImbalance };
+// Where a bearing_wear fault damages the bearing (what its vibration shows: bearing_vibration.h).
+enum class BearingDefect : uint8_t { kNone, kOuterRace, kInnerRace, kBall };
 
 const char* asset_kind_name(AssetKind k);
 const char* fault_type_name(FaultType t);
@@ -20,6 +22,10 @@ const char* fault_type_name(FaultType t);
 bool parse_fault_type(std::string_view text, FaultType& out);
 // The names accepted by parse_fault_type, in order.
 const std::vector<std::string>& fault_type_names();
+// "none", "outer", "inner", "ball".
+const char* bearing_defect_name(BearingDefect d);
+bool parse_bearing_defect(std::string_view text, BearingDefect& out);
+const std::vector<std::string>& bearing_defect_names();
 
 // A fault that develops on one asset: absent before `start_ns` (sim time), then rising
 // linearly to `severity` over `ramp_ns` (0: at once).
@@ -29,6 +35,7 @@ struct FaultSpec {
   int64_t start_ns = 0;
   int64_t ramp_ns = 0;
   double severity = 1.0;  // 0..1
+  BearingDefect defect = BearingDefect::kOuterRace;  // bearing_wear: the damaged part (raw vibration)
 
   double level_at(int64_t t_ns) const;
 };
@@ -67,6 +74,7 @@ class SimAsset {
   const std::string& name() const { return name_; }
   AssetKind kind() const { return kind_; }
   void add_fault(const FaultSpec& fault) { faults_.push_back(fault); }
+  const std::vector<FaultSpec>& faults() const { return faults_; }
 
   // Advances sim time by dt_ns (>= 0) and returns the values at the new time.
   const AssetValues& step(int64_t dt_ns);
@@ -76,14 +84,9 @@ class SimAsset {
   // Sum of this asset's faults of `type` at the current time, capped at 1.
   double fault_level(FaultType type) const;
 
-  // Hook for the predictive-maintenance issue (raw vibration, not implemented yet):
-  //   void fill_waveform(double sample_rate_hz, std::span<float> out);
-  // would synthesise a block (Record::block, a SampleBlock) consistent with values():
-  // a 1x running-speed tone (amplitude from imbalance), bearing defect tones (BPFO/BPFI
-  // from the shaft speed and bearing geometry, amplitude and impact sidebands from the
-  // bearing_wear level), broadband bursts from cavitation, scaled so that the block's RMS
-  // velocity equals values().vibration. Draw its noise from a second SimRng so that the
-  // scalar fields stay identical with and without waveforms.
+  // Raw vibration (Record::block) comes from a BearingVibration per asset (bearing_vibration.h),
+  // driven by this asset's speed and fault levels, with its own random streams: the scalar
+  // fields are identical with and without it.
 
  private:
   void compute(double dt_s);

@@ -23,8 +23,79 @@ const OptionTable& fault_table() {
        .description = "How long the fault takes to develop to full severity (0: at once)."},
       {.name = "severity", .type = OptionType::kNumber, .default_value = "1",
        .description = "Full severity, 0 (none) to 1 (as bad as the model gets).", .min = 0, .max = 1},
+      {.name = "defect", .type = OptionType::kString, .default_value = "outer",
+       .description = "bearing_wear only: the damaged part, which sets the impact rate of the raw vibration "
+                      "(`vibration`): outer race (BPFO), inner race (BPFI) or a ball (2 x BSF).",
+       .choices = {"outer", "inner", "ball"}},
   };
   return table;
+}
+
+// The options of `vibration`.
+const OptionTable& vibration_table() {
+  static const OptionTable table = {
+      {.name = "sample_rate", .type = OptionType::kNumber, .default_value = "12000",
+       .description = "Samples per second of the acceleration signal.", .min = 1000, .max = 1e6},
+      {.name = "block", .type = OptionType::kInt, .default_value = "0",
+       .description = "Samples per record: a snapshot of that many samples at the start of each interval (the "
+                      "rest of the interval is not sampled); 0: every sample of the interval (a contiguous stream).",
+       .min = 0, .max = 1 << 22},
+      {.name = "n_balls", .type = OptionType::kInt, .default_value = "9",
+       .description = "Bearing geometry: rolling elements (default: SKF 6205, the CWRU drive-end bearing).", .min = 1,
+       .max = 200},
+      {.name = "ball_diameter", .type = OptionType::kNumber, .default_value = "0.3126",
+       .description = "Bearing geometry: ball diameter d (any unit, the same as pitch_diameter).", .min = 0},
+      {.name = "pitch_diameter", .type = OptionType::kNumber, .default_value = "1.537",
+       .description = "Bearing geometry: pitch diameter D.", .min = 0},
+      {.name = "contact_angle", .type = OptionType::kNumber, .default_value = "0",
+       .description = "Bearing geometry: contact angle in degrees.", .min = -89.9, .max = 89.9},
+      {.name = "resonance", .type = OptionType::kNumber, .default_value = "3000",
+       .description = "Hz: the structural resonance each impact of a bearing defect rings (below 0.45 x sample_rate).",
+       .min = 1},
+      {.name = "damping", .type = OptionType::kNumber, .default_value = "0.05",
+       .description = "Damping ratio of that resonance (a ring decays in 1 / (2 pi damping resonance) s).",
+       .min = 0.001, .max = 0.9},
+      {.name = "impact", .type = OptionType::kNumber, .default_value = "1",
+       .description = "g: the peak of one impact at fault severity 1 (a bearing_wear fault's level scales it).",
+       .min = 0},
+      {.name = "snr_db", .type = OptionType::kNumber, .default_value = "6",
+       .description = "Broadband noise: the peak of a severity-1 impact over the noise RMS, in dB (noise RMS = "
+                      "impact / 10^(snr_db / 20)).",
+       .min = -60, .max = 120},
+      {.name = "shaft", .type = OptionType::kNumber, .default_value = "0.2",
+       .description = "g: the 1x shaft tone (2x and 3x: a half and a quarter of it); imbalance raises it.", .min = 0},
+      {.name = "slip", .type = OptionType::kNumber, .default_value = "0.015",
+       .description = "Standard deviation of the spacing of the impacts, as a share of their period (rolling "
+                      "elements slip: 0.01 to 0.02).",
+       .min = 0, .max = 0.2},
+  };
+  return table;
+}
+
+Result<VibrationSpec> parse_vibration(const Options& options, int& block) {
+  const ConfigNode* node = options.node("vibration");
+  const std::string path = options.path() + (options.path().empty() ? "" : ".") + "vibration";
+  if (node == nullptr || !node->is_map()) {
+    return make_error(Errc::kInvalidConfig,
+                      config_error_text(node ? node->mark() : options.mark(), path,
+                                        "expected a map like {sample_rate: 12000, block: 2048}"));
+  }
+  EDGELOOP_ASSIGN_OR_RETURN(Options vo, Options::parse(vibration_table(), *node, path));
+  VibrationSpec v;
+  v.sample_rate_hz = vo.number("sample_rate");
+  v.geometry.n_balls = static_cast<int>(vo.integer("n_balls"));
+  v.geometry.ball_diameter = vo.number("ball_diameter");
+  v.geometry.pitch_diameter = vo.number("pitch_diameter");
+  v.geometry.contact_angle_deg = vo.number("contact_angle");
+  v.resonance_hz = vo.number("resonance");
+  v.damping = vo.number("damping");
+  v.impact_g = vo.number("impact");
+  v.snr_db = vo.number("snr_db");
+  v.shaft_g = vo.number("shaft");
+  v.slip = vo.number("slip");
+  if (Status st = v.validate(); !st.ok()) return vo.error("resonance", st.error().message);
+  block = static_cast<int>(vo.integer("block"));
+  return v;
 }
 
 }  // namespace
@@ -56,6 +127,12 @@ const OptionTable& SimulatorConfig::table() {
       {.name = "start_time", .type = OptionType::kNumber,
        .description = "Unix time in seconds of sim time 0, for reproducible timestamps (default: now).", .min = 0,
        .max = 1e10},
+      {.name = "vibration", .type = OptionType::kMap,
+       .description = "Raw vibration: each record also carries a block of acceleration samples (g) from a bearing "
+                      "model (impacts of a bearing_wear fault's defect ringing a resonance, shaft harmonics, noise), "
+                      "for samples -> envelope -> features pipelines: {sample_rate (12000), block (0: contiguous), "
+                      "n_balls, ball_diameter, pitch_diameter, contact_angle, resonance (3000 Hz), damping (0.05), "
+                      "impact (1 g), snr_db (6), shaft (0.2 g), slip (0.015)}. Unset: scalar records only."},
   };
   return table;
 }
@@ -93,6 +170,10 @@ static Result<std::vector<FaultSpec>> parse_faults(const Options& options, int p
     f.start_ns = fo.duration_ns("start");
     f.ramp_ns = fo.duration_ns("ramp");
     f.severity = fo.number("severity");
+    if (fo.has("defect") && f.type != FaultType::kBearingWear) {
+      return fo.error("defect", "`defect` applies to bearing_wear only");
+    }
+    parse_bearing_defect(fo.str("defect"), f.defect);
     const std::string why = PlantModel::check_fault(f, pumps, motors);
     if (!why.empty()) return fo.error("asset", why);
     out.push_back(std::move(f));
@@ -115,6 +196,15 @@ Result<SimulatorConfig> SimulatorConfig::from(const Options& options) {
     c.start_time_ns = static_cast<int64_t>(std::llround(options.number("start_time") * 1e9));
   }
   EDGELOOP_ASSIGN_OR_RETURN(c.plant.faults, parse_faults(options, c.plant.pumps, c.plant.motors));
+  if (options.has("vibration")) {
+    EDGELOOP_ASSIGN_OR_RETURN(c.vibration, parse_vibration(options, c.vibration_block));
+    const double interval_samples = static_cast<double>(c.interval_ns) * 1e-9 * c.vibration->sample_rate_hz;
+    if (c.vibration_block > interval_samples + 1e-6) {
+      return options.error("vibration", "a block of " + std::to_string(c.vibration_block) + " samples is longer than the interval (" +
+                                            std::to_string(interval_samples) + " samples): lengthen `interval` or shorten `block`");
+    }
+    if (c.vibration_block == 0 && interval_samples < 1) return options.error("vibration", "the interval holds no sample");
+  }
   return c;
 }
 
@@ -132,6 +222,14 @@ Status SimulatorSource::start(SourceContext& ctx) {
   for (const auto& asset : state.model.assets()) {
     EDGELOOP_ASSIGN_OR_RETURN(KeyId id, ctx.keys->intern(asset.name(), "sim/" + asset.name(), ctx.index));
     state.keys.push_back(id);
+  }
+  if (config_.vibration) {
+    // Seeds of their own (not drawn from the assets' streams): the scalar fields do not change.
+    uint64_t seed = config_.plant.seed ^ 0x5EED0F5A3B1E5ULL;
+    for (std::size_t i = 0; i < state.model.assets().size(); ++i) {
+      seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+      state.vibration.emplace_back(*config_.vibration, seed);
+    }
   }
   state.output = ctx.output;
   state.source = ctx.index;
@@ -160,6 +258,36 @@ void SimulatorSource::stop() {
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   health_.store(Health::kDown);
+}
+
+std::shared_ptr<const SampleBlock> SimulatorSource::vibration_block(RunState& state, std::size_t i, int64_t t_ns) const {
+  const SimAsset& asset = state.model.assets()[i];
+  BearingVibration& vib = state.vibration[i];
+  const double fs = config_.vibration->sample_rate_hz;
+  const double shaft_hz = asset.values().speed / 60.0;
+  const double wear = asset.fault_level(FaultType::kBearingWear);
+  BearingDefect defect = BearingDefect::kNone;
+  for (const auto& f : asset.faults())
+    if (f.type == FaultType::kBearingWear && f.level_at(asset.time_ns()) > 0) defect = f.defect;
+  // Imbalance raises the shaft tones (as it adds kImbalanceVib to the RMS), cavitation the noise.
+  const double shaft_gain = 1 + 4 * asset.fault_level(FaultType::kImbalance);
+  const double noise_gain = 1 + 2 * (asset.kind() == AssetKind::kPump ? asset.fault_level(FaultType::kCavitation) : 0.0);
+  auto block = std::make_shared<SampleBlock>();
+  block->sample_rate_hz = fs;
+  const double t_s = static_cast<double>(t_ns) * 1e-9;
+  if (config_.vibration_block == 0) {
+    // Contiguous: the samples of (t - interval, t], counted from sim time 0 so none is lost.
+    const auto due = static_cast<uint64_t>(std::floor(t_s * fs + 1e-9));
+    const uint64_t have = vib.samples();
+    block->samples.resize(due > have ? due - have : 0);
+    vib.generate(shaft_hz, defect, wear, block->samples, shaft_gain, noise_gain);
+  } else {
+    block->samples.resize(static_cast<std::size_t>(config_.vibration_block));
+    vib.generate(shaft_hz, defect, wear, block->samples, shaft_gain, noise_gain);
+    const double rest = static_cast<double>(config_.interval_ns) * 1e-9 - static_cast<double>(config_.vibration_block) / fs;
+    vib.skip(rest, shaft_hz, defect, wear);
+  }
+  return block;
 }
 
 bool SimulatorSource::wait_until(std::chrono::steady_clock::time_point deadline) {
@@ -199,8 +327,7 @@ void SimulatorSource::run(RunState state) {
       r.f[2] = v.current;
       r.f[3] = v.speed;
       r.f[4] = v.pressure;
-      // Hook (predictive-maintenance issue): with a `waveform` option, r.block would carry
-      // a SampleBlock from SimAsset::fill_waveform (see plant_model.h).
+      if (!state.vibration.empty()) r.block = vibration_block(state, i, t_ns);
       state.output->push(std::move(r));
     }
     produced_.fetch_add(n, std::memory_order_relaxed);

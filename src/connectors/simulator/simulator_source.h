@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "connectors/simulator/bearing_vibration.h"
 #include "connectors/simulator/plant_model.h"
 #include "core/options.h"
 #include "core/plugin.h"
@@ -22,6 +23,10 @@ struct SimulatorConfig {
   double speed = 1;                    // sim seconds per wall second; 0: as fast as possible
   int64_t duration_ns = 0;             // 0: forever
   std::optional<int64_t> start_time_ns;  // Unix ns of sim time 0; unset: the wall clock at start()
+  // Raw vibration (`vibration: {...}`): each record also carries a SampleBlock of acceleration
+  // (g) from a BearingVibration per asset. Unset: scalar records only (the default).
+  std::optional<VibrationSpec> vibration;
+  int vibration_block = 0;             // samples per record; 0: every sample of the interval (contiguous)
 
   static const OptionTable& table();
   // Validates the options, including each entry of `faults`, with errors naming its place.
@@ -53,6 +58,7 @@ class SimulatorSource final : public Source {
  private:
   struct RunState {
     PlantModel model;
+    std::vector<BearingVibration> vibration;  // by asset index, when configured
     std::vector<KeyId> keys;  // by asset index
     RecordOutput* output = nullptr;
     Counter* records = nullptr;
@@ -60,6 +66,8 @@ class SimulatorSource final : public Source {
     int64_t t0_ns = 0;
   };
   void run(RunState state);
+  // The vibration block of asset i for the interval that ends at sim time t_ns.
+  std::shared_ptr<const SampleBlock> vibration_block(RunState& state, std::size_t i, int64_t t_ns) const;
   // Waits until `deadline` or stop(); true when stopping.
   bool wait_until(std::chrono::steady_clock::time_point deadline);
 

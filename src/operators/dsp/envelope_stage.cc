@@ -46,6 +46,13 @@ PluginInfo EnvelopeStage::info() {
        .description = "Divide each defect's energy by `median` (the envelope spectrum's median bin x harmonics: "
                       "about 1 when nothing stands out) or `total` (the spectrum's sum: a share).",
        .choices = {"median", "total"}},
+      {.name = "bsf_multiple", .type = OptionType::kInt, .default_value = "1",
+       .description = "The `bsf` field's fundamental as a multiple of the ball spin frequency BSF: 1 sums the "
+                      "harmonics of BSF; 2 those of 2·BSF, the rate at which a ball spall strikes the two races "
+                      "(the line bearing tables such as CWRU's list as BSF). With 2 the odd harmonics of BSF are "
+                      "left out: a ball fault barely excites them, and on some bearings they fall on inner-race "
+                      "sidebands (for the 6205: BSF within 2.5% of BPFI - 3·f_r).",
+       .min = 1, .max = 2},
   };
   return p;
 }
@@ -80,6 +87,7 @@ Result<std::unique_ptr<Stage>> EnvelopeStage::create(const Options& opts, const 
   c.harmonics = static_cast<int>(opts.integer("harmonics"));
   c.tolerance = opts.number("tolerance");
   c.normalize_total = opts.str("normalize") == "total";
+  c.bsf_multiple = static_cast<int>(opts.integer("bsf_multiple"));
 
   std::vector<std::string> names = ctx.input->names();
   if (names.size() + 4 > kMaxFields)
@@ -133,7 +141,7 @@ void EnvelopeStage::process(const Record& r, Emitter& out) {
   a->analyze(b->samples.data());
   last_ = a;
   const DefectFrequencies d = defect_frequencies(config_.bearing, shaft);
-  const double freqs[4] = {d.bpfo, d.bpfi, d.bsf, d.ftf};
+  const double freqs[4] = {d.bpfo, d.bpfi, d.bsf * config_.bsf_multiple, d.ftf};
   const double norm = config_.normalize_total ? a->total() : a->median() * config_.harmonics;
 
   Record o = r;

@@ -26,6 +26,7 @@ struct EnvelopeStageConfig {
   int harmonics = 3;
   double tolerance = 0.02;
   bool normalize_total = false;  // false: over the median
+  int bsf_multiple = 1;          // the bsf field sums harmonics of this multiple of BSF (2: 2·BSF)
 };
 
 class EnvelopeStage final : public Stage {

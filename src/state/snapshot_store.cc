@@ -1,4 +1,4 @@
-#include "models/snapshot_store.h"
+#include "state/snapshot_store.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -10,9 +10,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "models/byte_io.h"
+#include "state/byte_io.h"
 
-namespace edgeloop::models {
+namespace edgeloop::state {
 
 namespace {
 
@@ -153,6 +153,8 @@ Status SnapshotWriter::write_seq(uint64_t seq, std::string_view data) {
   Status st = write_atomic(path_, data);
   if (st.ok()) {
     written_seq_ = seq;
+    std::lock_guard lock(mu_);
+    ++written_;
   } else {
     std::lock_guard lock(mu_);
     ++failures_;
@@ -170,6 +172,17 @@ Status SnapshotWriter::write_now(std::string data) {
     seq = ++next_seq_;
   }
   return write_seq(seq, data);
+}
+
+bool SnapshotWriter::current() const {
+  std::lock_guard io(io_mu_);  // same order as write_seq: io_mu_, then mu_
+  std::lock_guard lock(mu_);
+  return !has_pending_ && written_seq_ == next_seq_;
+}
+
+uint64_t SnapshotWriter::written() const {
+  std::lock_guard lock(mu_);
+  return written_;
 }
 
 uint64_t SnapshotWriter::failures() const {
@@ -199,4 +212,4 @@ void SnapshotWriter::run() {
   }
 }
 
-}  // namespace edgeloop::models
+}  // namespace edgeloop::state
