@@ -7,7 +7,7 @@ pkgs=(
   libmosquitto-dev mosquitto mosquitto-clients
   libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
   libspdlog-dev libfmt-dev libcpp-httplib-dev libssl-dev libsqlite3-dev sqlite3 zlib1g-dev
-  libnats-dev nats-server
+  libnats-dev nats-server libmodbus-dev libprotobuf-dev protobuf-compiler
   python3 python3-numpy python3-scipy libfftw3-dev curl procps
 )
 missing=()
@@ -22,3 +22,17 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # mosquitto's package starts a system broker on :1883; edgeloop's tests start their own
 # brokers on free ports and need nothing else running.
+
+# The independent protocol peers the integration tests run (npm, pinned by package-lock.json):
+# Node.js from Debian when the machine has none.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+root="$(cd "$(dirname "$0")/.." && pwd)"
+if [ ! -f "$root/tests/peers/node_modules/.package-lock.json" ] ||
+   [ "$root/tests/peers/package-lock.json" -nt "$root/tests/peers/node_modules/.package-lock.json" ]; then
+  (cd "$root/tests/peers" && npm ci --no-audit --no-fund --omit=optional --loglevel=error)
+fi
