@@ -18,6 +18,7 @@
 #include "core/options.h"
 #include "eval/bearing_sim.h"
 #include "eval/evaluation.h"
+#include "eval/report_util.h"
 #include "eval/svg_plot.h"
 #include "eval/text_io.h"
 
@@ -25,8 +26,8 @@ namespace edgeloop::eval {
 
 namespace {
 
-constexpr double kAfterWarmupS = 4.0;  // held-out healthy seconds after the warm-up, in every run
-constexpr double kFaultS = 4.0;        // the fault part
+constexpr double kAfterWarmupS = 4.0;               // held-out healthy seconds after the warm-up, in every run
+constexpr double kFaultS = 4.0;                     // the fault part
 constexpr int64_t kT0 = 1'700'000'000'000'000'000;  // event time of each run's first sample
 const char* const kBuiltinName = "<built-in examples/bearing_sim.yaml>";
 
@@ -35,10 +36,6 @@ struct Settings {
   std::size_t hop = 0;     // ... and hop: samples per row
   double warmup_s = 0;     // the detector's warm-up
 };
-
-const ConfigNode* step_option(const StepConfig& step, std::string_view key) {
-  return step.node.is_map() ? step.node.find(key) : nullptr;
-}
 
 Result<Settings> read_settings(const AppConfig& config) {
   const std::string& src = config.sources.front().name;
@@ -52,11 +49,14 @@ Result<Settings> read_settings(const AppConfig& config) {
     if (st.name == "samples" && !samples) samples = &st;
     if (st.name == "detect" && !detect) detect = &st;
   }
-  if (!samples) return make_error(Errc::kInvalidConfig, config.file + ": pipeline " + pipe->name + " has no `samples` step (the windows)");
+  if (!samples)
+    return make_error(Errc::kInvalidConfig,
+                      config.file + ": pipeline " + pipe->name + " has no `samples` step (the windows)");
   Settings s;
   const ConfigNode* size = samples->node.is_scalar() ? &samples->node : step_option(*samples, "size");
   auto n = size && size->is_scalar() ? parse_int(size->str()) : Result<int64_t>(make_error(Errc::kNotFound, ""));
-  if (!n.ok() || *n < 64) return make_error(Errc::kInvalidConfig, samples->path + ": needs a window `size` (at least 64)");
+  if (!n.ok() || *n < 64)
+    return make_error(Errc::kInvalidConfig, samples->path + ": needs a window `size` (at least 64)");
   s.window = static_cast<std::size_t>(*n);
   s.hop = s.window;
   if (const ConfigNode* hop = step_option(*samples, "hop")) {
@@ -64,28 +64,17 @@ Result<Settings> read_settings(const AppConfig& config) {
     if (!h.ok() || *h < 1) return make_error(Errc::kInvalidConfig, samples->path + ".hop: expected a count of samples");
     s.hop = static_cast<std::size_t>(*h);
   }
-  if (!detect) return make_error(Errc::kInvalidConfig, config.file + ": pipeline " + pipe->name + " has no `detect` step");
-  const ConfigNode* warm = step_option(*detect, "warmup");
-  auto w = warm && warm->is_scalar() && !parse_int(warm->str()).ok() ? parse_duration_ns(warm->str())
-                                                                     : Result<int64_t>(make_error(Errc::kNotFound, ""));
+  if (!detect)
+    return make_error(Errc::kInvalidConfig, config.file + ": pipeline " + pipe->name + " has no `detect` step");
+  auto w = step_duration_option(*detect, "warmup");
   if (!w.ok() || *w <= 0 || *w > 60'000'000'000) {
-    return make_error(Errc::kInvalidConfig, detect->path + ": the bearing-sim evaluation starts each run with the detector's "
-                                                           "warm-up of healthy signal: give `warmup` as a duration (e.g. 2s, at most 60s)");
+    return make_error(Errc::kInvalidConfig,
+                      detect->path +
+                          ": the bearing-sim evaluation starts each run with the detector's "
+                          "warm-up of healthy signal: give `warmup` as a duration (e.g. 2s, at most 60s)");
   }
   s.warmup_s = static_cast<double>(*w) * 1e-9;
   return s;
-}
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
-std::string plots_dir_for(const std::string& report) {
-  std::string stem = report;
-  if (stem.size() > 5 && stem.substr(stem.size() - 5) == ".json") stem.resize(stem.size() - 5);
-  return stem + "_plots";
 }
 
 double median_skip_nan(std::vector<double> v) {
@@ -115,21 +104,23 @@ std::vector<BearingSimRun> bearing_sim_runs() {
     for (double snr : {20.0, 14.0, 8.0}) {
       for (BearingDefect d : {BearingDefect::kOuterRace, BearingDefect::kInnerRace, BearingDefect::kBall}) {
         for (double sev : {1.0, 0.5, 0.25}) {
-          runs.push_back({std::string(bearing_defect_name(d)) + "/sev" + fmt("%.2f", sev) + "/snr" + fmt("%.0f", snr) + "/" +
-                              fmt("%.0f", rpm) + "rpm",
+          runs.push_back({std::string(bearing_defect_name(d)) + "/sev" + format_number("%.2f", sev) + "/snr" +
+                              format_number("%.0f", snr) + "/" + format_number("%.0f", rpm) + "rpm",
                           d, sev, snr, rpm, seed++});
         }
       }
       for (int k = 1; k <= 2; ++k) {
-        runs.push_back({"healthy/snr" + fmt("%.0f", snr) + "/" + fmt("%.0f", rpm) + "rpm/" + std::to_string(k),
-                        BearingDefect::kNone, 0, snr, rpm, seed++});
+        runs.push_back(
+            {"healthy/snr" + format_number("%.0f", snr) + "/" + format_number("%.0f", rpm) + "rpm/" + std::to_string(k),
+             BearingDefect::kNone, 0, snr, rpm, seed++});
       }
     }
   }
   return runs;
 }
 
-BearingSimSignal generate_bearing_sim(const BearingSimRun& run, double healthy_s, double fault_s, const VibrationSpec& base) {
+BearingSimSignal generate_bearing_sim(const BearingSimRun& run, double healthy_s, double fault_s,
+                                      const VibrationSpec& base) {
   VibrationSpec spec = base;
   spec.snr_db = run.snr_db;
   BearingVibration vib(spec, run.seed);
@@ -144,7 +135,8 @@ BearingSimSignal generate_bearing_sim(const BearingSimRun& run, double healthy_s
   return s;
 }
 
-std::vector<std::shared_ptr<const SampleBlock>> sample_blocks(const std::vector<float>& x, std::size_t hop, double sample_rate_hz) {
+std::vector<std::shared_ptr<const SampleBlock>> sample_blocks(const std::vector<float>& x, std::size_t hop,
+                                                              double sample_rate_hz) {
   std::vector<std::shared_ptr<const SampleBlock>> out;
   if (hop == 0) return out;
   for (std::size_t at = 0; at + hop <= x.size(); at += hop) {
@@ -174,12 +166,14 @@ BearingDefect name_bearing_defect(const std::vector<double>& bpfo, const std::ve
 
 Result<EvalResult> run_bearing_sim_eval(const EvalOptions& o, const Registry& registry) {
   const std::string config_name = o.config_path.empty() ? kBuiltinName : o.config_path;
-  EDGELOOP_ASSIGN_OR_RETURN(AppConfig config, load_eval_config(o.config_path, builtin_bearing_sim_config(), config_name.c_str()));
+  EDGELOOP_ASSIGN_OR_RETURN(AppConfig config,
+                            load_eval_config(o.config_path, builtin_bearing_sim_config(), config_name.c_str()));
   if (config.sources.empty()) return make_error(Errc::kInvalidConfig, config_name + ": the config has no source");
   EDGELOOP_ASSIGN_OR_RETURN(Settings set, read_settings(config));
 
   std::vector<BearingSimRun> runs = bearing_sim_runs();
-  if (!o.only.empty()) std::erase_if(runs, [&](const BearingSimRun& r) { return r.name.find(o.only) == std::string::npos; });
+  if (!o.only.empty())
+    std::erase_if(runs, [&](const BearingSimRun& r) { return r.name.find(o.only) == std::string::npos; });
   if (runs.empty()) return make_error(Errc::kNotFound, "no bearing-sim run matches '" + o.only + "'");
   const double healthy_s = set.warmup_s + kAfterWarmupS;
   const VibrationSpec base;
@@ -208,8 +202,9 @@ Result<EvalResult> run_bearing_sim_eval(const EvalOptions& o, const Registry& re
     s.ts_ns = &ts[k];
   }
   EvalResult res;
-  EDGELOOP_ASSIGN_OR_RETURN(auto outputs, replay(config, registry, series, res.stats, o.progress ? stderr_progress("bearing-sim") : ReplayProgress{},
-                                                 {"bpfo", "bpfi", "bsf"}));
+  EDGELOOP_ASSIGN_OR_RETURN(
+      auto outputs, replay(config, registry, series, res.stats,
+                           o.progress ? stderr_progress("bearing-sim") : ReplayProgress{}, {"bpfo", "bpfi", "bsf"}));
 
   // Score each run.
   std::vector<RunOutcome> out(runs.size());
@@ -246,9 +241,12 @@ Result<EvalResult> run_bearing_sim_eval(const EvalOptions& o, const Registry& re
       if (r.detected) ++detected;
       r.named = name_bearing_defect(op.collected[0], op.collected[1], op.collected[2], fault_from, rows);
       if (r.named == runs[k].defect) ++named;
-      std::vector<double> a(op.collected[0].begin() + static_cast<std::ptrdiff_t>(std::min(fault_from, rows)), op.collected[0].end());
-      std::vector<double> b(op.collected[1].begin() + static_cast<std::ptrdiff_t>(std::min(fault_from, rows)), op.collected[1].end());
-      std::vector<double> c(op.collected[2].begin() + static_cast<std::ptrdiff_t>(std::min(fault_from, rows)), op.collected[2].end());
+      std::vector<double> a(op.collected[0].begin() + static_cast<std::ptrdiff_t>(std::min(fault_from, rows)),
+                            op.collected[0].end());
+      std::vector<double> b(op.collected[1].begin() + static_cast<std::ptrdiff_t>(std::min(fault_from, rows)),
+                            op.collected[1].end());
+      std::vector<double> c(op.collected[2].begin() + static_cast<std::ptrdiff_t>(std::min(fault_from, rows)),
+                            op.collected[2].end());
       r.bpfo = median_skip_nan(a);
       r.bpfi = median_skip_nan(b);
       r.bsf = median_skip_nan(c);
@@ -262,10 +260,11 @@ Result<EvalResult> run_bearing_sim_eval(const EvalOptions& o, const Registry& re
   std::snprintf(buf, sizeof buf, "replay: %zu rows, %zu samples in %.3f s: %.1f million samples/s\n", res.stats.rows,
                 res.stats.samples, res.stats.seconds, res.stats.samples_per_s() * 1e-6);
   res.text = buf;
-  std::snprintf(buf, sizeof buf,
-                "bearing-sim: %zu runs (%.1f s healthy: %.1f s warm-up + %.1f s held out; then %.1f s of the run's defect), "
-                "windows of %zu samples every %zu at %.0f Hz\n",
-                runs.size(), healthy_s, set.warmup_s, kAfterWarmupS, kFaultS, set.window, set.hop, fs);
+  std::snprintf(
+      buf, sizeof buf,
+      "bearing-sim: %zu runs (%.1f s healthy: %.1f s warm-up + %.1f s held out; then %.1f s of the run's defect), "
+      "windows of %zu samples every %zu at %.0f Hz\n",
+      runs.size(), healthy_s, set.warmup_s, kAfterWarmupS, kFaultS, set.window, set.hop, fs);
   res.text += buf;
   res.text += "defect  snr dB  detected  named   (severities 1, 0.5, 0.25 x 1797 and 1730 rpm)\n";
   std::map<std::pair<int, int>, std::array<std::size_t, 3>> groups;  // (defect, -snr) -> runs, detected, named
@@ -277,8 +276,8 @@ Result<EvalResult> run_bearing_sim_eval(const EvalOptions& o, const Registry& re
     g[2] += out[k].named == runs[k].defect ? 1 : 0;
   }
   for (const auto& [key, g] : groups) {
-    std::snprintf(buf, sizeof buf, "%-6s  %6d  %3zu/%-4zu  %3zu/%zu\n", bearing_defect_name(static_cast<BearingDefect>(key.first)),
-                  -key.second, g[1], g[0], g[2], g[0]);
+    std::snprintf(buf, sizeof buf, "%-6s  %6d  %3zu/%-4zu  %3zu/%zu\n",
+                  bearing_defect_name(static_cast<BearingDefect>(key.first)), -key.second, g[1], g[0], g[2], g[0]);
     res.text += buf;
   }
   std::string missed, misnamed;
@@ -290,8 +289,8 @@ Result<EvalResult> run_bearing_sim_eval(const EvalOptions& o, const Registry& re
   if (!missed.empty()) res.text += "missed:" + missed + "\n";
   if (!misnamed.empty()) res.text += "misnamed:" + misnamed + "\n";
   std::snprintf(buf, sizeof buf,
-                "bearing-sim: %zu faulty runs, %zu detected, %zu named; healthy windows %zu, %zu with an alarm (%s)\n", faulty,
-                detected, named, healthy_windows, false_alarms,
+                "bearing-sim: %zu faulty runs, %zu detected, %zu named; healthy windows %zu, %zu with an alarm (%s)\n",
+                faulty, detected, named, healthy_windows, false_alarms,
                 res.stats.has_rules ? "alarms: the rule's alerts" : "alarms: score >= 0.5");
   res.text += buf;
 
@@ -299,12 +298,23 @@ Result<EvalResult> run_bearing_sim_eval(const EvalOptions& o, const Registry& re
     nlohmann::json report;
     report["dataset"] = "bearing-sim";
     report["config"] = config_name;
-    report["protocol"] = {{"healthy_s", healthy_s}, {"warmup_s", set.warmup_s}, {"fault_s", kFaultS}, {"window", set.window},
-                          {"hop", set.hop}, {"sample_rate_hz", fs},
-                          {"model", {{"resonance_hz", base.resonance_hz}, {"damping", base.damping}, {"impact_g", base.impact_g},
-                                     {"slip", base.slip}, {"modulation", base.modulation}, {"shaft_g", base.shaft_g},
-                                     {"bearing", "6205: 9 balls, d 0.3126, D 1.537"}}}};
-    report["replay"] = {{"rows", res.stats.rows}, {"samples", res.stats.samples}, {"seconds", res.stats.seconds},
+    report["protocol"] = {{"healthy_s", healthy_s},
+                          {"warmup_s", set.warmup_s},
+                          {"fault_s", kFaultS},
+                          {"window", set.window},
+                          {"hop", set.hop},
+                          {"sample_rate_hz", fs},
+                          {"model",
+                           {{"resonance_hz", base.resonance_hz},
+                            {"damping", base.damping},
+                            {"impact_g", base.impact_g},
+                            {"slip", base.slip},
+                            {"modulation", base.modulation},
+                            {"shaft_g", base.shaft_g},
+                            {"bearing", "6205: 9 balls, d 0.3126, D 1.537"}}}};
+    report["replay"] = {{"rows", res.stats.rows},
+                        {"samples", res.stats.samples},
+                        {"seconds", res.stats.seconds},
                         {"samples_per_s", res.stats.samples_per_s()}};
     report["runs"] = runs.size();
     report["faulty"] = faulty;
@@ -321,9 +331,14 @@ Result<EvalResult> run_bearing_sim_eval(const EvalOptions& o, const Registry& re
     nlohmann::json per_run = nlohmann::json::array();
     for (std::size_t k = 0; k < runs.size(); ++k) {
       const RunOutcome& r = out[k];
-      nlohmann::json j = {{"run", runs[k].name}, {"defect", bearing_defect_name(runs[k].defect)}, {"severity", runs[k].severity},
-                          {"snr_db", runs[k].snr_db}, {"rpm", runs[k].rpm}, {"seed", runs[k].seed},
-                          {"healthy_windows", r.healthy_windows}, {"false_alarms", r.false_alarms},
+      nlohmann::json j = {{"run", runs[k].name},
+                          {"defect", bearing_defect_name(runs[k].defect)},
+                          {"severity", runs[k].severity},
+                          {"snr_db", runs[k].snr_db},
+                          {"rpm", runs[k].rpm},
+                          {"seed", runs[k].seed},
+                          {"healthy_windows", r.healthy_windows},
+                          {"false_alarms", r.false_alarms},
                           {"alerts_raised", outputs[k].alerts_raised}};
       if (runs[k].defect != BearingDefect::kNone) {
         j["detected"] = r.detected;
@@ -338,14 +353,16 @@ Result<EvalResult> run_bearing_sim_eval(const EvalOptions& o, const Registry& re
         PlotSpec spec;
         spec.title = runs[k].name + (runs[k].defect == BearingDefect::kNone
                                          ? std::string("  (healthy)")
-                                         : std::string(r.detected ? "  detected" : "  missed") + ", named " + bearing_defect_name(r.named));
+                                         : std::string(r.detected ? "  detected" : "  missed") + ", named " +
+                                               bearing_defect_name(r.named));
         spec.ts_ns = ts[k];
         spec.signal_names = {"block RMS (g)", "bpfo", "bpfi", "bsf"};
         spec.signals = {block_rms[k], outputs[k].collected[0], outputs[k].collected[1], outputs[k].collected[2]};
         spec.score = outputs[k].score;
         spec.alerts = outputs[k].alert;
         const std::size_t onset_row = onset[k] / set.hop;
-        if (runs[k].defect != BearingDefect::kNone && onset_row < ts[k].size()) spec.labels.push_back({onset_row, ts[k].size() - 1});
+        if (runs[k].defect != BearingDefect::kNone && onset_row < ts[k].size())
+          spec.labels.push_back({onset_row, ts[k].size() - 1});
         spec.unscored_rows = static_cast<std::size_t>(set.warmup_s / hop_s);
         std::string file = runs[k].name;
         for (char& c : file)
@@ -363,9 +380,10 @@ Result<EvalResult> run_bearing_sim_eval(const EvalOptions& o, const Registry& re
     EDGELOOP_TRY(write_file_atomic(o.report_path, report.dump(2) + "\n"));
     res.text += "report: " + o.report_path + (o.plots ? " (plots in " + plots + "/)" : std::string()) + "\n";
   }
-  res.summary_json = "{\"dataset\":\"bearing-sim\",\"runs\":" + std::to_string(runs.size()) + ",\"faulty\":" + std::to_string(faulty) +
-                     ",\"detected\":" + std::to_string(detected) + ",\"healthy_windows\":" + std::to_string(healthy_windows) +
-                     ",\"false_alarms\":" + std::to_string(false_alarms) + ",\"defects_named\":" + std::to_string(named) + "}";
+  res.summary_json =
+      "{\"dataset\":\"bearing-sim\",\"runs\":" + std::to_string(runs.size()) + ",\"faulty\":" + std::to_string(faulty) +
+      ",\"detected\":" + std::to_string(detected) + ",\"healthy_windows\":" + std::to_string(healthy_windows) +
+      ",\"false_alarms\":" + std::to_string(false_alarms) + ",\"defects_named\":" + std::to_string(named) + "}";
   return res;
 }
 

@@ -20,6 +20,7 @@
 #include "core/options.h"
 #include "eval/cwru.h"
 #include "eval/evaluation.h"
+#include "eval/report_util.h"
 #include "eval/svg_plot.h"
 #include "eval/text_io.h"
 
@@ -35,10 +36,6 @@ struct Settings {
   std::size_t window = 0;  // the samples step's size
   int64_t warmup_ns = 0;   // the detector's warm-up
 };
-
-const ConfigNode* step_option(const StepConfig& step, std::string_view key) {
-  return step.node.is_map() ? step.node.find(key) : nullptr;
-}
 
 // What the protocol needs from the pipeline: the window and hop of op.samples (with a
 // max_gap below the gap), and the detector's warm-up as a duration.
@@ -77,9 +74,7 @@ Result<Settings> read_settings(const AppConfig& config) {
   }
   if (!detect)
     return make_error(Errc::kInvalidConfig, config.file + ": pipeline " + pipe->name + " has no `detect` step");
-  const ConfigNode* warm = step_option(*detect, "warmup");
-  auto w = warm && warm->is_scalar() && !parse_int(warm->str()).ok() ? parse_duration_ns(warm->str())
-                                                                     : Result<int64_t>(make_error(Errc::kNotFound, ""));
+  auto w = step_duration_option(*detect, "warmup");
   if (!w.ok() || *w <= 0) {
     return make_error(Errc::kInvalidConfig, detect->path +
                                                 ": the CWRU evaluation splits the healthy baseline at the "
@@ -87,18 +82,6 @@ Result<Settings> read_settings(const AppConfig& config) {
   }
   s.warmup_ns = *w;
   return s;
-}
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
-std::string plots_dir_for(const std::string& report) {
-  std::string stem = report;
-  if (stem.size() > 5 && stem.substr(stem.size() - 5) == ".json") stem.resize(stem.size() - 5);
-  return stem + "_plots";
 }
 
 // One key of the replay: rows [0, split) are the baseline's warm-up part, [split, rows) the
@@ -159,10 +142,10 @@ Result<EvalResult> run_cwru_eval(const EvalOptions& o, const Registry& registry)
   const std::size_t held_blocks = (base.samples.size() - std::min(base.samples.size(), warm_blocks * hop)) / hop;
   if (warm_blocks * hop < set.window || held_blocks * hop < set.window) {
     return make_error(Errc::kInvalidConfig,
-                      "the detector's warm-up (" + fmt("%.3g", static_cast<double>(set.warmup_ns) * 1e-9) +
+                      "the detector's warm-up (" + format_number("%.3g", static_cast<double>(set.warmup_ns) * 1e-9) +
                           " s) must leave a window (" + std::to_string(set.window) +
                           " samples) on both sides of the split of the " +
-                          fmt("%.3f", static_cast<double>(base.samples.size()) / fs) + " s healthy baseline");
+                          format_number("%.3f", static_cast<double>(base.samples.size()) / fs) + " s healthy baseline");
   }
   const auto warm = make_blocks(base.samples, 0, warm_blocks * hop, hop, fs);
   const auto held = make_blocks(base.samples, warm_blocks * hop, base.samples.size(), hop, fs);
@@ -254,8 +237,8 @@ Result<EvalResult> run_cwru_eval(const EvalOptions& o, const Registry& registry)
     const Outcome& oc = outs[k];
     std::snprintf(line, sizeof line, "%-12s %-8s %4d %5.0f %7zu %9.3f %9.3f %5s %8s %9.1f %9.1f %9.1f  %-10s %s\n",
                   r.name.c_str(), r.fault_class.c_str(), r.load_hp, r.rpm, oc.windows, oc.min_score, oc.max_score,
-                  oc.alarm ? "yes" : "no", oc.alarm ? fmt("%.2f", oc.first_alarm_s).c_str() : "-", oc.naming.bpfo,
-                  oc.naming.bpfi, oc.naming.bsf, defect_name(oc.naming.named),
+                  oc.alarm ? "yes" : "no", oc.alarm ? format_number("%.2f", oc.first_alarm_s).c_str() : "-",
+                  oc.naming.bpfo, oc.naming.bpfi, oc.naming.bsf, defect_name(oc.naming.named),
                   oc.naming.named == r.defect ? "yes" : "no");
     t += line;
   }
@@ -263,7 +246,7 @@ Result<EvalResult> run_cwru_eval(const EvalOptions& o, const Registry& registry)
       line, sizeof line,
       "%-12s %-8s %4d %5.0f %7zu %9.3f %9.3f %5s %8s %9.1f %9.1f %9.1f  (held-out healthy: %zu false alarms)\n",
       "healthy", "normal", 0, base.rpm, healthy.windows, healthy.min_score, healthy.max_score,
-      healthy.alarm ? "yes" : "no", healthy.alarm ? fmt("%.2f", healthy.first_alarm_s).c_str() : "-",
+      healthy.alarm ? "yes" : "no", healthy.alarm ? format_number("%.2f", healthy.first_alarm_s).c_str() : "-",
       healthy.naming.bpfo, healthy.naming.bpfi, healthy.naming.bsf, false_alarms);
   t += line;
   std::snprintf(

@@ -11,39 +11,32 @@
 #include "eval/example_configs.h"
 #include "eval/nab_corpus.h"
 #include "eval/nab_scorer.h"
+#include "eval/report_util.h"
 #include "eval/skab.h"
 #include "eval/svg_plot.h"
 #include "eval/text_io.h"
 
 namespace edgeloop::eval {
 
-const char* builtin_nab_config() { return generated::kNabYaml; }
-const char* builtin_skab_config() { return generated::kSkabYaml; }
-const char* builtin_cwru_config() { return generated::kCwruYaml; }
-const char* builtin_ims_config() { return generated::kImsYaml; }
-const char* builtin_bearing_sim_config() { return generated::kBearingSimYaml; }
+const char* builtin_nab_config() {
+  return generated::kNabYaml;
+}
+const char* builtin_skab_config() {
+  return generated::kSkabYaml;
+}
+const char* builtin_cwru_config() {
+  return generated::kCwruYaml;
+}
+const char* builtin_ims_config() {
+  return generated::kImsYaml;
+}
+const char* builtin_bearing_sim_config() {
+  return generated::kBearingSimYaml;
+}
 
 namespace {
 
-std::string fmt2(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.2f", v);
-  return buf;
-}
-
 // "<report without .json>_plots"; the plot of series "a/b.csv" is "a__b.svg" in it.
-std::string plots_dir_for(const std::string& report) {
-  std::string stem = report;
-  if (stem.size() > 5 && stem.substr(stem.size() - 5) == ".json") stem.resize(stem.size() - 5);
-  return stem + "_plots";
-}
-
-std::string plot_file_name(const std::string& series) {
-  std::string n;
-  for (char c : series) n += (c == '/' || c == '\\') ? std::string("__") : std::string(1, c);
-  if (n.size() > 4 && n.substr(n.size() - 4) == ".csv") n.resize(n.size() - 4);
-  return n + ".svg";
-}
 
 Status write_report(const std::string& path, const nlohmann::json& report) {
   std::error_code ec;
@@ -54,17 +47,23 @@ Status write_report(const std::string& path, const nlohmann::json& report) {
 
 std::string replay_line(const ReplayStats& st) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "replay: %zu rows, %zu scalar points in %.3f s: %.2f million points/s (%.2f million rows/s)",
-                st.rows, st.points, st.seconds, st.points_per_s() * 1e-6, st.rows_per_s() * 1e-6);
+  std::snprintf(buf, sizeof buf,
+                "replay: %zu rows, %zu scalar points in %.3f s: %.2f million points/s (%.2f million rows/s)", st.rows,
+                st.points, st.seconds, st.points_per_s() * 1e-6, st.rows_per_s() * 1e-6);
   return buf;
 }
 
 nlohmann::json replay_json(const ReplayStats& st) {
-  return {{"rows", st.rows}, {"points", st.points}, {"seconds", st.seconds}, {"rows_per_s", st.rows_per_s()},
+  return {{"rows", st.rows},
+          {"points", st.points},
+          {"seconds", st.seconds},
+          {"rows_per_s", st.rows_per_s()},
           {"points_per_s", st.points_per_s()}};
 }
 
-double nan_to_zero(double v) { return std::isnan(v) ? 0.0 : v; }
+double nan_to_zero(double v) {
+  return std::isnan(v) ? 0.0 : v;
+}
 
 }  // namespace
 
@@ -90,7 +89,8 @@ Result<EvalResult> run_nab_eval(const EvalOptions& o, const Registry& registry) 
   if (std::filesystem::exists(o.data_dir + "/profiles.json")) {
     EDGELOOP_ASSIGN_OR_RETURN(profiles, load_nab_profiles(o.data_dir + "/profiles.json"));
   }
-  EDGELOOP_ASSIGN_OR_RETURN(AppConfig config, load_eval_config(o.config_path, builtin_nab_config(), "<built-in examples/nab.yaml>"));
+  EDGELOOP_ASSIGN_OR_RETURN(AppConfig config,
+                            load_eval_config(o.config_path, builtin_nab_config(), "<built-in examples/nab.yaml>"));
 
   std::vector<ReplaySeries> series;
   for (const auto& f : corpus.files) {
@@ -102,7 +102,8 @@ Result<EvalResult> run_nab_eval(const EvalOptions& o, const Registry& registry) 
     series.push_back(std::move(s));
   }
   EvalResult res;
-  EDGELOOP_ASSIGN_OR_RETURN(auto outputs, replay(config, registry, series, res.stats, o.progress ? stderr_progress("nab") : ReplayProgress{}));
+  EDGELOOP_ASSIGN_OR_RETURN(auto outputs, replay(config, registry, series, res.stats,
+                                                 o.progress ? stderr_progress("nab") : ReplayProgress{}));
 
   std::vector<NabSweep> sweeps;
   std::vector<std::vector<double>> scores;
@@ -117,8 +118,9 @@ Result<EvalResult> run_nab_eval(const EvalOptions& o, const Registry& registry) 
     scores.push_back(std::move(s));
   }
   if (missing == corpus.rows()) {
-    return make_error(Errc::kInvalidConfig, "no score came out of the pipeline: it needs a step that emits insight events "
-                                            "with a `score` field for every record (e.g. `detect: {emit: every}`)");
+    return make_error(Errc::kInvalidConfig,
+                      "no score came out of the pipeline: it needs a step that emits insight events "
+                      "with a `score` field for every record (e.g. `detect: {emit: every}`)");
   }
   std::vector<NabProfileResult> results;
   for (const auto& p : profiles) results.push_back(nab_score_corpus(sweeps, scores, p));
@@ -130,13 +132,14 @@ Result<EvalResult> run_nab_eval(const EvalOptions& o, const Registry& registry) 
   const NabProfileResult* standard = find("standard");
   const NabProfileResult* low_fp = find("reward_low_FP_rate");
   const NabProfileResult* low_fn = find("reward_low_FN_rate");
-  if (!standard || !low_fp || !low_fn) return make_error(Errc::kInvalidArgument, "profiles.json lacks one of NAB's three profiles");
+  if (!standard || !low_fp || !low_fn)
+    return make_error(Errc::kInvalidArgument, "profiles.json lacks one of NAB's three profiles");
 
   res.text = replay_line(res.stats) + "\n";
   char buf[256];
   for (const auto* r : {standard, low_fp, low_fn}) {
-    std::snprintf(buf, sizeof buf, "nab %-19s score %6.2f  (threshold %.6f, raw %.3f, %zu windows)\n", r->profile.name.c_str(),
-                  r->score, r->threshold, r->raw, corpus.windows());
+    std::snprintf(buf, sizeof buf, "nab %-19s score %6.2f  (threshold %.6f, raw %.3f, %zu windows)\n",
+                  r->profile.name.c_str(), r->score, r->threshold, r->raw, corpus.windows());
     res.text += buf;
   }
   if (missing > 0) res.text += "warning: " + std::to_string(missing) + " rows got no score (counted as 0)\n";
@@ -152,8 +155,11 @@ Result<EvalResult> run_nab_eval(const EvalOptions& o, const Registry& registry) 
     report["rows_without_score"] = missing;
     report["replay"] = replay_json(res.stats);
     for (const auto& r : results) {
-      report["profiles"][r.profile.name] = {{"score", r.score}, {"threshold", r.threshold}, {"raw", r.raw},
-                                            {"weights", {{"tp", r.profile.a_tp}, {"fp", r.profile.a_fp}, {"fn", r.profile.a_fn}}}};
+      report["profiles"][r.profile.name] = {
+          {"score", r.score},
+          {"threshold", r.threshold},
+          {"raw", r.raw},
+          {"weights", {{"tp", r.profile.a_tp}, {"fp", r.profile.a_fp}, {"fn", r.profile.a_fn}}}};
     }
     report["published_on_these_41_files"] = {{"CAD OSE", 75.89}, {"Numenta HTM", 75.52}, {"ARTime", 74.60}};
     const std::string plots = plots_dir_for(o.report_path);
@@ -166,13 +172,19 @@ Result<EvalResult> run_nab_eval(const EvalOptions& o, const Registry& registry) 
     for (std::size_t f = 0; f < corpus.files.size(); ++f) {
       const auto& file = corpus.files[f];
       const auto& fs = standard->files[f];
-      nlohmann::json j = {{"file", file.name}, {"rows", file.values.size()}, {"windows", fs.windows},
-                          {"windows_detected", fs.windows_detected}, {"false_positive_rows", fs.counts.fp},
-                          {"raw_standard", fs.raw}, {"raw_reward_low_FP_rate", low_fp->files[f].raw},
-                          {"raw_reward_low_FN_rate", low_fn->files[f].raw}, {"alerts_raised", outputs[f].alerts_raised}};
+      nlohmann::json j = {{"file", file.name},
+                          {"rows", file.values.size()},
+                          {"windows", fs.windows},
+                          {"windows_detected", fs.windows_detected},
+                          {"false_positive_rows", fs.counts.fp},
+                          {"raw_standard", fs.raw},
+                          {"raw_reward_low_FP_rate", low_fp->files[f].raw},
+                          {"raw_reward_low_FN_rate", low_fn->files[f].raw},
+                          {"alerts_raised", outputs[f].alerts_raised}};
       if (o.plots) {
         PlotSpec spec;
-        spec.title = file.name + "  (NAB standard: detections at threshold " + fmt2(standard->threshold) + ")";
+        spec.title =
+            file.name + "  (NAB standard: detections at threshold " + format_number("%.2f", standard->threshold) + ")";
         spec.ts_ns = file.ts_ns;
         spec.signal_names = {"value"};
         spec.signals = {file.values};
@@ -180,7 +192,8 @@ Result<EvalResult> run_nab_eval(const EvalOptions& o, const Registry& registry) 
         spec.threshold = standard->threshold;
         spec.labels = file.windows;
         spec.alerts.resize(file.values.size());
-        for (std::size_t i = 0; i < spec.alerts.size(); ++i) spec.alerts[i] = scores[f][i] >= standard->threshold || outputs[f].alert[i];
+        for (std::size_t i = 0; i < spec.alerts.size(); ++i)
+          spec.alerts[i] = scores[f][i] >= standard->threshold || outputs[f].alert[i];
         spec.unscored_rows = sweeps[f].probation;
         const std::string name = plot_file_name(file.name);
         EDGELOOP_TRY(write_file_atomic(plots + "/" + name, render_svg(spec)));
@@ -192,14 +205,17 @@ Result<EvalResult> run_nab_eval(const EvalOptions& o, const Registry& registry) 
     EDGELOOP_TRY(write_report(o.report_path, report));
     res.text += "report: " + o.report_path + (o.plots ? " (plots in " + plots + "/)" : std::string()) + "\n";
   }
-  res.summary_json = "{\"dataset\":\"nab\",\"files\":" + std::to_string(corpus.files.size()) + ",\"standard\":" + fmt2(standard->score) +
-                     ",\"reward_low_FP_rate\":" + fmt2(low_fp->score) + ",\"reward_low_FN_rate\":" + fmt2(low_fn->score) + "}";
+  res.summary_json = "{\"dataset\":\"nab\",\"files\":" + std::to_string(corpus.files.size()) +
+                     ",\"standard\":" + format_number("%.2f", standard->score) +
+                     ",\"reward_low_FP_rate\":" + format_number("%.2f", low_fp->score) +
+                     ",\"reward_low_FN_rate\":" + format_number("%.2f", low_fn->score) + "}";
   return res;
 }
 
 Result<EvalResult> run_skab_eval(const EvalOptions& o, const Registry& registry) {
   EDGELOOP_ASSIGN_OR_RETURN(auto files, load_skab_folder(o.data_dir, o.only));
-  EDGELOOP_ASSIGN_OR_RETURN(AppConfig config, load_eval_config(o.config_path, builtin_skab_config(), "<built-in examples/skab.yaml>"));
+  EDGELOOP_ASSIGN_OR_RETURN(AppConfig config,
+                            load_eval_config(o.config_path, builtin_skab_config(), "<built-in examples/skab.yaml>"));
   std::vector<ReplaySeries> series;
   for (const auto& f : files) {
     ReplaySeries s;
@@ -211,7 +227,8 @@ Result<EvalResult> run_skab_eval(const EvalOptions& o, const Registry& registry)
     series.push_back(std::move(s));
   }
   EvalResult res;
-  EDGELOOP_ASSIGN_OR_RETURN(auto outputs, replay(config, registry, series, res.stats, o.progress ? stderr_progress("skab") : ReplayProgress{}));
+  EDGELOOP_ASSIGN_OR_RETURN(auto outputs, replay(config, registry, series, res.stats,
+                                                 o.progress ? stderr_progress("skab") : ReplayProgress{}));
   // Predictions: the alert state when the pipeline has a rule, else score >= 0.5.
   SkabCounts total;
   std::vector<std::vector<uint8_t>> predicted(files.size());
@@ -228,7 +245,8 @@ Result<EvalResult> run_skab_eval(const EvalOptions& o, const Registry& registry)
   const SkabMetrics m = skab_metrics(total);
   char buf[256];
   res.text = replay_line(res.stats) + "\n";
-  std::snprintf(buf, sizeof buf, "skab: %zu files, F1 %.4f (%.2f), FAR %.2f %%, MAR %.2f %%  (TP %zu FP %zu FN %zu TN %zu; %s)\n",
+  std::snprintf(buf, sizeof buf,
+                "skab: %zu files, F1 %.4f (%.2f), FAR %.2f %%, MAR %.2f %%  (TP %zu FP %zu FN %zu TN %zu; %s)\n",
                 files.size(), m.f1, m.f1_rounded, m.far, m.mar, total.tp, total.fp, total.fn, total.tn,
                 res.stats.has_rules ? "predictions: the rule's alerts" : "predictions: score >= 0.5");
   res.text += buf;
@@ -238,7 +256,8 @@ Result<EvalResult> run_skab_eval(const EvalOptions& o, const Registry& registry)
     report["data"] = o.data_dir;
     report["config"] = o.config_path.empty() ? "<built-in examples/skab.yaml>" : o.config_path;
     report["files"] = files.size();
-    report["protocol"] = "per file: first 400 rows train (warm-up), the rest test; outlier metrics summed over every test row";
+    report["protocol"] =
+        "per file: first 400 rows train (warm-up), the rest test; outlier metrics summed over every test row";
     report["predictions"] = res.stats.has_rules ? "alerts of the pipeline's rule" : "score >= 0.5";
     report["replay"] = replay_json(res.stats);
     report["f1"] = m.f1;
@@ -246,7 +265,10 @@ Result<EvalResult> run_skab_eval(const EvalOptions& o, const Registry& registry)
     report["far_percent"] = m.far;
     report["mar_percent"] = m.mar;
     report["counts"] = {{"tp", total.tp}, {"fp", total.fp}, {"fn", total.fn}, {"tn", total.tn}};
-    report["published_best_unsupervised"] = {{"algorithm", "Conv-AE"}, {"f1", 0.78}, {"far", 13.55}, {"mar", 28.02},
+    report["published_best_unsupervised"] = {{"algorithm", "Conv-AE"},
+                                             {"f1", 0.78},
+                                             {"far", 13.55},
+                                             {"mar", 28.02},
                                              {"note", "SKAB leaderboard, all 34 files (valve1, valve2, other)"}};
     const std::string plots = plots_dir_for(o.report_path);
     if (o.plots) {
@@ -258,11 +280,12 @@ Result<EvalResult> run_skab_eval(const EvalOptions& o, const Registry& registry)
     for (std::size_t f = 0; f < files.size(); ++f) {
       const SkabMetrics fm = skab_metrics(per[f]);
       nlohmann::json j = {{"file", files[f].name}, {"rows", files[f].rows.size()},
-                          {"tp", per[f].tp}, {"fp", per[f].fp}, {"fn", per[f].fn}, {"tn", per[f].tn},
-                          {"f1", fm.f1}, {"alerts_raised", outputs[f].alerts_raised}};
+                          {"tp", per[f].tp},       {"fp", per[f].fp},
+                          {"fn", per[f].fn},       {"tn", per[f].tn},
+                          {"f1", fm.f1},           {"alerts_raised", outputs[f].alerts_raised}};
       if (o.plots) {
         PlotSpec spec;
-        spec.title = files[f].name + "  (F1 " + fmt2(fm.f1) + ")";
+        spec.title = files[f].name + "  (F1 " + format_number("%.2f", fm.f1) + ")";
         spec.ts_ns = files[f].ts_ns;
         spec.signal_names = files[f].columns;
         spec.signals.resize(files[f].columns.size());
@@ -272,8 +295,10 @@ Result<EvalResult> run_skab_eval(const EvalOptions& o, const Registry& registry)
         spec.threshold = res.stats.has_rules ? -1 : 0.5;
         for (std::size_t i = 0; i < files[f].anomaly.size(); ++i) {
           if (!files[f].anomaly[i]) continue;
-          if (!spec.labels.empty() && spec.labels.back().last + 1 == i) spec.labels.back().last = i;
-          else spec.labels.push_back({i, i});
+          if (!spec.labels.empty() && spec.labels.back().last + 1 == i)
+            spec.labels.back().last = i;
+          else
+            spec.labels.push_back({i, i});
         }
         spec.alerts = predicted[f];
         spec.unscored_rows = kSkabTrainRows;
@@ -287,8 +312,9 @@ Result<EvalResult> run_skab_eval(const EvalOptions& o, const Registry& registry)
     EDGELOOP_TRY(write_report(o.report_path, report));
     res.text += "report: " + o.report_path + (o.plots ? " (plots in " + plots + "/)" : std::string()) + "\n";
   }
-  res.summary_json = "{\"dataset\":\"skab\",\"files\":" + std::to_string(files.size()) + ",\"f1\":" + fmt2(m.f1_rounded) +
-                     ",\"far\":" + fmt2(m.far) + ",\"mar\":" + fmt2(m.mar) + "}";
+  res.summary_json = "{\"dataset\":\"skab\",\"files\":" + std::to_string(files.size()) +
+                     ",\"f1\":" + format_number("%.2f", m.f1_rounded) + ",\"far\":" + format_number("%.2f", m.far) +
+                     ",\"mar\":" + format_number("%.2f", m.mar) + "}";
   return res;
 }
 

@@ -11,6 +11,7 @@
 
 #include "eval/evaluation.h"
 #include "eval/ims.h"
+#include "eval/report_util.h"
 #include "eval/svg_plot.h"
 #include "eval/text_io.h"
 
@@ -40,7 +41,8 @@ bool parse_channel(std::string_view name, int& bearing, std::string& suffix) {
   name.remove_prefix(kWord.size());
   std::size_t i = 0;
   int k = 0;
-  while (i < name.size() && std::isdigit(static_cast<unsigned char>(name[i])) && k < 1000) k = k * 10 + (name[i++] - '0');
+  while (i < name.size() && std::isdigit(static_cast<unsigned char>(name[i])) && k < 1000)
+    k = k * 10 + (name[i++] - '0');
   if (i == 0 || k == 0) return false;
   bearing = k;
   name.remove_prefix(i);
@@ -49,22 +51,11 @@ bool parse_channel(std::string_view name, int& bearing, std::string& suffix) {
   return true;
 }
 
-std::string fmt(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
-}
-
-std::string plots_dir_for(const std::string& report) {
-  std::string stem = report;
-  if (stem.size() > 5 && stem.substr(stem.size() - 5) == ".json") stem.resize(stem.size() - 5);
-  return stem + "_plots";
-}
-
 std::string replay_line(const ReplayStats& st) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "replay: %zu rows, %zu scalar points in %.3f s: %.2f million points/s (%.2f million rows/s)",
-                st.rows, st.points, st.seconds, st.points_per_s() * 1e-6, st.rows_per_s() * 1e-6);
+  std::snprintf(buf, sizeof buf,
+                "replay: %zu rows, %zu scalar points in %.3f s: %.2f million points/s (%.2f million rows/s)", st.rows,
+                st.points, st.seconds, st.points_per_s() * 1e-6, st.rows_per_s() * 1e-6);
   return buf;
 }
 
@@ -81,17 +72,22 @@ std::string ImsTest::key(std::size_t channel) const {
   std::string k = "test" + std::to_string(number) + "/bearing" + std::to_string(bearing[channel]);
   if (!suffix[channel].empty()) {
     k += '_';
-    for (char c : suffix[channel]) k += (c == ' ' || c == '/') ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char c : suffix[channel])
+      k += (c == ' ' || c == '/') ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
   return k;
 }
 
 std::vector<int> ims_failed_bearings(int test) {
   switch (test) {
-    case 1: return {3, 4};
-    case 2: return {1};
-    case 3: return {3};
-    default: return {};
+    case 1:
+      return {3, 4};
+    case 2:
+      return {1};
+    case 3:
+      return {3};
+    default:
+      return {};
   }
 }
 
@@ -124,16 +120,19 @@ Result<ImsTest> load_ims_csv(const std::string& path, int number) {
     split(ls[l], ',', cols);
     const std::string where = path + ":" + std::to_string(l + 1);
     if (cols.size() != nch + 1) {
-      return make_error(Errc::kParse, where + ": expected " + std::to_string(nch + 1) + " columns, got " + std::to_string(cols.size()));
+      return make_error(Errc::kParse, where + ": expected " + std::to_string(nch + 1) + " columns, got " +
+                                          std::to_string(cols.size()));
     }
     auto t_ns = parse_timestamp_ns(cols[0]);
     if (!t_ns.ok()) return make_error(Errc::kParse, where + ": " + t_ns.error().message);
-    if (!ts.empty() && *t_ns <= ts.back()) return make_error(Errc::kParse, where + ": the snapshot times do not increase");
+    if (!ts.empty() && *t_ns <= ts.back())
+      return make_error(Errc::kParse, where + ": the snapshot times do not increase");
     ts.push_back(*t_ns);
     for (std::size_t c = 0; c < nch; ++c) {
       auto v = to_number(cols[c + 1]);
       if (!v.ok()) return make_error(Errc::kParse, where + ": " + v.error().message);
-      if (!std::isfinite(*v) || *v < 0) return make_error(Errc::kParse, where + ": not a mean |acceleration|: " + std::string(cols[c + 1]));
+      if (!std::isfinite(*v) || *v < 0)
+        return make_error(Errc::kParse, where + ": not a mean |acceleration|: " + std::string(cols[c + 1]));
       vals[c].push_back(*v);
     }
   }
@@ -167,14 +166,19 @@ Result<std::vector<ImsTest>> load_ims_folder(const std::string& dir, const std::
     const std::string name = it->path().filename().string();
     if (!it->is_regular_file() || name.rfind(kFilePrefix, 0) != 0 || it->path().extension() != ".csv") continue;
     if (!only.empty() && name.find(only) == std::string::npos) continue;
-    const std::string n = name.substr(std::string_view(kFilePrefix).size(), name.size() - std::string_view(kFilePrefix).size() - 4);
-    if (n.empty() || n.size() > 6 || !std::all_of(n.begin(), n.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) continue;
+    const std::string n =
+        name.substr(std::string_view(kFilePrefix).size(), name.size() - std::string_view(kFilePrefix).size() - 4);
+    if (n.empty() || n.size() > 6 ||
+        !std::all_of(n.begin(), n.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+      continue;
     int number = 0;
     std::from_chars(n.data(), n.data() + n.size(), number);
     found.emplace_back(number, it->path().string());
   }
   if (ec) return make_error(Errc::kIo, dir + ": " + ec.message());
-  if (found.empty()) return make_error(Errc::kNotFound, dir + ": no " + kFilePrefix + "<n>.csv" + (only.empty() ? "" : " matching '" + only + "'"));
+  if (found.empty())
+    return make_error(Errc::kNotFound,
+                      dir + ": no " + kFilePrefix + "<n>.csv" + (only.empty() ? "" : " matching '" + only + "'"));
   std::sort(found.begin(), found.end());
   std::vector<ImsTest> tests;
   for (const auto& [n, path] : found) {
@@ -265,12 +269,13 @@ ImsScore score_ims(const std::vector<ImsTest>& tests, const std::vector<std::vec
 Result<EvalResult> run_ims_eval(const EvalOptions& o, const Registry& registry) {
   EDGELOOP_ASSIGN_OR_RETURN(auto tests, load_ims_folder(o.data_dir, o.only));
   const std::string config_name = o.config_path.empty() ? "<built-in examples/ims.yaml>" : o.config_path;
-  EDGELOOP_ASSIGN_OR_RETURN(AppConfig config, load_eval_config(o.config_path, builtin_ims_config(), config_name.c_str()));
+  EDGELOOP_ASSIGN_OR_RETURN(AppConfig config,
+                            load_eval_config(o.config_path, builtin_ims_config(), config_name.c_str()));
 
   // One series per channel: its value, the rig reference and their ratio, by name.
   std::vector<ReplaySeries> series;
   std::vector<std::pair<std::size_t, std::size_t>> where;  // series -> (test, channel)
-  std::vector<std::vector<double>> rel_of;                  // per series, for the plots
+  std::vector<std::vector<double>> rel_of;                 // per series, for the plots
   for (std::size_t t = 0; t < tests.size(); ++t) {
     const ImsTest& test = tests[t];
     for (std::size_t c = 0; c < test.channels.size(); ++c) {
@@ -291,7 +296,8 @@ Result<EvalResult> run_ims_eval(const EvalOptions& o, const Registry& registry) 
     }
   }
   EvalResult res;
-  EDGELOOP_ASSIGN_OR_RETURN(auto outputs, replay(config, registry, series, res.stats, o.progress ? stderr_progress("ims") : ReplayProgress{}));
+  EDGELOOP_ASSIGN_OR_RETURN(auto outputs, replay(config, registry, series, res.stats,
+                                                 o.progress ? stderr_progress("ims") : ReplayProgress{}));
 
   // An alarm: the rule's alert (or, without a rule, a score of at least 0.5).
   std::vector<std::vector<std::size_t>> first_row(tests.size()), raised(tests.size());
@@ -314,14 +320,16 @@ Result<EvalResult> run_ims_eval(const EvalOptions& o, const Registry& registry) 
 
   res.text = replay_line(res.stats) + "\n";
   for (const auto& test : tests) {
-    res.text += "ims test " + std::to_string(test.number) + " (" + test.file + "): " + std::to_string(test.rows()) +
-                " snapshots, " + format_timestamp(test.ts_ns.front()) + " .. " + format_timestamp(test.ts_ns.back()) +
-                " (last running)" +
-                (test.stopped_rows ? ", " + std::to_string(test.stopped_rows) + " rows of a stopped rig left out" : "") +
-                (test.failed.empty() ? ": failures unknown, not scored" : "") + "\n";
+    res.text +=
+        "ims test " + std::to_string(test.number) + " (" + test.file + "): " + std::to_string(test.rows()) +
+        " snapshots, " + format_timestamp(test.ts_ns.front()) + " .. " + format_timestamp(test.ts_ns.back()) +
+        " (last running)" +
+        (test.stopped_rows ? ", " + std::to_string(test.stopped_rows) + " rows of a stopped rig left out" : "") +
+        (test.failed.empty() ? ": failures unknown, not scored" : "") + "\n";
   }
   char buf[256];
-  res.text += "test  bearing  failed  first alarm (UTC)    channel  lead h  healthy bearing: alarm vs the failing one\n";
+  res.text +=
+      "test  bearing  failed  first alarm (UTC)    channel  lead h  healthy bearing: alarm vs the failing one\n";
   for (const auto& b : score.outcomes) {
     const bool alarmed = b.first_alarm_ns >= 0;
     // The channel's own part of its name ("C1"), when a bearing has several.
@@ -333,19 +341,21 @@ Result<EvalResult> run_ims_eval(const EvalOptions& o, const Registry& registry) 
     }
     std::snprintf(buf, sizeof buf, "%4d  %7d  %-6s  %-19s  %-7s  %6s  %s\n", b.test, b.bearing, b.failed ? "yes" : "no",
                   alarmed ? format_timestamp(b.first_alarm_ns).c_str() : "-", channel.c_str(),
-                  alarmed ? fmt("%.2f", b.lead_hours).c_str() : "-",
+                  alarmed ? format_number("%.2f", b.lead_hours).c_str() : "-",
                   b.failed || !alarmed ? "" : (b.before_failing ? "BEFORE" : "after"));
     res.text += buf;
   }
   const double lead_t2b1 = score.lead_hours(2, 1);
-  std::snprintf(buf, sizeof buf,
-                "ims: %zu tests, %zu bearings, %zu failed, %zu detected; healthy bearings alarming: %zu at all, %zu before the "
-                "failing bearing of their test (%s)\n",
-                score.tests, score.bearings, score.failed, score.detected, score.false_alarms, score.false_alarms_before_failing,
-                res.stats.has_rules ? "alarms: the rule's alerts" : "alarms: score >= 0.5");
+  std::snprintf(
+      buf, sizeof buf,
+      "ims: %zu tests, %zu bearings, %zu failed, %zu detected; healthy bearings alarming: %zu at all, %zu before the "
+      "failing bearing of their test (%s)\n",
+      score.tests, score.bearings, score.failed, score.detected, score.false_alarms, score.false_alarms_before_failing,
+      res.stats.has_rules ? "alarms: the rule's alerts" : "alarms: score >= 0.5");
   res.text += buf;
   if (lead_t2b1 >= 0) {
-    res.text += "test 2 bearing 1: alarm " + fmt("%.2f", lead_t2b1) + " h before the last running snapshot (README floor: 74 h)\n";
+    res.text += "test 2 bearing 1: alarm " + format_number("%.2f", lead_t2b1) +
+                " h before the last running snapshot (README floor: 74 h)\n";
   }
 
   if (!o.report_path.empty()) {
@@ -354,8 +364,11 @@ Result<EvalResult> run_ims_eval(const EvalOptions& o, const Registry& registry) 
     report["data"] = o.data_dir;
     report["config"] = config_name;
     report["alarms"] = res.stats.has_rules ? "alerts of the pipeline's rule" : "score >= 0.5";
-    report["replay"] = {{"rows", res.stats.rows}, {"points", res.stats.points}, {"seconds", res.stats.seconds},
-                        {"rows_per_s", res.stats.rows_per_s()}, {"points_per_s", res.stats.points_per_s()}};
+    report["replay"] = {{"rows", res.stats.rows},
+                        {"points", res.stats.points},
+                        {"seconds", res.stats.seconds},
+                        {"rows_per_s", res.stats.rows_per_s()},
+                        {"points_per_s", res.stats.points_per_s()}};
     report["tests"] = score.tests;
     report["bearings"] = score.bearings;
     report["failed"] = score.failed;
@@ -363,7 +376,9 @@ Result<EvalResult> run_ims_eval(const EvalOptions& o, const Registry& registry) 
     report["false_alarms"] = score.false_alarms;
     report["false_alarms_before_failing"] = score.false_alarms_before_failing;
     report["lead_hours_test2_b1"] = lead_t2b1 >= 0 ? nlohmann::json(lead_t2b1) : nlohmann::json(nullptr);
-    report["floor"] = {{"test", 2}, {"bearing", 1}, {"lead_hours", 74},
+    report["floor"] = {{"test", 2},
+                       {"bearing", 1},
+                       {"lead_hours", 74},
                        {"rule", "3 consecutive snapshots above mean + 6 sigma of the first 30 % (data README)"}};
     const std::string plots = plots_dir_for(o.report_path);
     if (o.plots) {
@@ -374,9 +389,13 @@ Result<EvalResult> run_ims_eval(const EvalOptions& o, const Registry& registry) 
     nlohmann::json per_test = nlohmann::json::array();
     for (std::size_t t = 0; t < tests.size(); ++t) {
       const ImsTest& test = tests[t];
-      nlohmann::json jt = {{"test", test.number}, {"file", test.file}, {"snapshots", test.rows()},
-                           {"stopped_rows_left_out", test.stopped_rows}, {"first", format_timestamp(test.ts_ns.front())},
-                           {"last_running", format_timestamp(test.ts_ns.back())}, {"failed_bearings", test.failed},
+      nlohmann::json jt = {{"test", test.number},
+                           {"file", test.file},
+                           {"snapshots", test.rows()},
+                           {"stopped_rows_left_out", test.stopped_rows},
+                           {"first", format_timestamp(test.ts_ns.front())},
+                           {"last_running", format_timestamp(test.ts_ns.back())},
+                           {"failed_bearings", test.failed},
                            {"scored", !test.failed.empty()}};
       nlohmann::json jb = nlohmann::json::array();
       for (int b : test.bearings()) {
@@ -403,9 +422,12 @@ Result<EvalResult> run_ims_eval(const EvalOptions& o, const Registry& registry) 
         for (std::size_t s = 0; s < series.size(); ++s) {
           const auto [st, c] = where[s];
           if (st != t || test.bearing[c] != b) continue;
-          chans.push_back({{"key", series[s].key}, {"channel", test.channels[c]}, {"alerts_raised", outputs[s].alerts_raised},
-                           {"first_alarm", first_row[t][c] < test.rows() ? nlohmann::json(format_timestamp(test.ts_ns[first_row[t][c]]))
-                                                                         : nlohmann::json(nullptr)}});
+          chans.push_back({{"key", series[s].key},
+                           {"channel", test.channels[c]},
+                           {"alerts_raised", outputs[s].alerts_raised},
+                           {"first_alarm", first_row[t][c] < test.rows()
+                                               ? nlohmann::json(format_timestamp(test.ts_ns[first_row[t][c]]))
+                                               : nlohmann::json(nullptr)}});
           const std::string label = test.suffix[c].empty() ? "" : " " + test.suffix[c];
           spec.signal_names.push_back("mean |a| (g)" + label);
           spec.signals.push_back(test.values[c]);
@@ -420,11 +442,12 @@ Result<EvalResult> run_ims_eval(const EvalOptions& o, const Registry& registry) 
         j["channels"] = std::move(chans);
         if (o.plots) {
           const bool failed = std::find(test.failed.begin(), test.failed.end(), b) != test.failed.end();
-          spec.title = "IMS test " + std::to_string(test.number) + " bearing " + std::to_string(b) +
-                       (failed ? " (failed at the end)" : " (survived)") +
-                       (j.contains("lead_hours") && !j["lead_hours"].is_null()
-                            ? ": first alarm " + fmt("%.1f", j["lead_hours"].get<double>()) + " h before the end"
-                            : std::string(": no alarm"));
+          spec.title =
+              "IMS test " + std::to_string(test.number) + " bearing " + std::to_string(b) +
+              (failed ? " (failed at the end)" : " (survived)") +
+              (j.contains("lead_hours") && !j["lead_hours"].is_null()
+                   ? ": first alarm " + format_number("%.1f", j["lead_hours"].get<double>()) + " h before the end"
+                   : std::string(": no alarm"));
           const std::string name = "test" + std::to_string(test.number) + "_bearing" + std::to_string(b) + ".svg";
           EDGELOOP_TRY(write_file_atomic(plots + "/" + name, render_svg(spec)));
           j["plot"] = std::filesystem::path(plots).filename().string() + "/" + name;
@@ -441,10 +464,11 @@ Result<EvalResult> run_ims_eval(const EvalOptions& o, const Registry& registry) 
     EDGELOOP_TRY(write_file_atomic(o.report_path, report.dump(2) + "\n"));
     res.text += "report: " + o.report_path + (o.plots ? " (plots in " + plots + "/)" : std::string()) + "\n";
   }
-  res.summary_json = "{\"dataset\":\"ims\",\"tests\":" + std::to_string(score.tests) + ",\"bearings\":" + std::to_string(score.bearings) +
-                     ",\"failed\":" + std::to_string(score.failed) + ",\"detected\":" + std::to_string(score.detected) +
-                     ",\"false_alarms\":" + std::to_string(score.false_alarms) +
-                     ",\"lead_hours_test2_b1\":" + (lead_t2b1 >= 0 ? fmt("%.2f", lead_t2b1) : std::string("null")) + "}";
+  res.summary_json =
+      "{\"dataset\":\"ims\",\"tests\":" + std::to_string(score.tests) +
+      ",\"bearings\":" + std::to_string(score.bearings) + ",\"failed\":" + std::to_string(score.failed) +
+      ",\"detected\":" + std::to_string(score.detected) + ",\"false_alarms\":" + std::to_string(score.false_alarms) +
+      ",\"lead_hours_test2_b1\":" + (lead_t2b1 >= 0 ? format_number("%.2f", lead_t2b1) : std::string("null")) + "}";
   return res;
 }
 

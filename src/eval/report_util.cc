@@ -1,0 +1,39 @@
+#include "eval/report_util.h"
+
+#include <cstdio>
+
+#include "core/options.h"
+
+namespace edgeloop::eval {
+
+std::string format_number(const char* printf_format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, printf_format, v);
+  return buf;
+}
+
+std::string plots_dir_for(const std::string& report) {
+  std::string stem = report;
+  if (stem.size() > 5 && stem.substr(stem.size() - 5) == ".json") stem.resize(stem.size() - 5);
+  return stem + "_plots";
+}
+
+std::string plot_file_name(const std::string& series) {
+  std::string n;
+  for (char c : series) n += (c == '/' || c == '\\') ? std::string("__") : std::string(1, c);
+  if (n.size() > 4 && n.substr(n.size() - 4) == ".csv") n.resize(n.size() - 4);
+  return n + ".svg";
+}
+
+const ConfigNode* step_option(const StepConfig& step, std::string_view key) {
+  return step.node.is_map() ? step.node.find(key) : nullptr;
+}
+
+Result<int64_t> step_duration_option(const StepConfig& step, std::string_view key) {
+  const ConfigNode* node = step_option(step, key);
+  if (node == nullptr || !node->is_scalar() || parse_int(node->str()).ok())
+    return make_error(Errc::kNotFound, std::string(key) + " is not a duration");
+  return parse_duration_ns(node->str());
+}
+
+}  // namespace edgeloop::eval

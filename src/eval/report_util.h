@@ -1,0 +1,26 @@
+// Small pieces every evaluation shares: number formatting for the report lines, where plots
+// go, and reading a step's option out of a pipeline config.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "config/app_config.h"
+#include "core/result.h"
+
+namespace edgeloop::eval {
+
+// `v` formatted with a printf format of one double (e.g. "%.2f").
+std::string format_number(const char* printf_format, double v);
+// "<report without .json>_plots".
+std::string plots_dir_for(const std::string& report);
+// The SVG of series "a/b.csv" (or "a/b") is "a__b.svg" in the plots folder.
+std::string plot_file_name(const std::string& series);
+// The option `key` of a step written as a map, or null.
+const ConfigNode* step_option(const StepConfig& step, std::string_view key);
+// The option `key` of a step as a duration ("2s", "10ms"); kNotFound when absent or written
+// as a plain count.
+Result<int64_t> step_duration_option(const StepConfig& step, std::string_view key);
+
+}  // namespace edgeloop::eval
