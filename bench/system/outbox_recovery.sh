@@ -133,8 +133,11 @@ fig = {
   "live_records_per_s_during_drain": round(live),
   "outbox_last_seq": final_seq,
   "stream_messages": stored,
+  # Rows still in the outbox at the stop: sent, or about to be, whose PubAck had not come back;
+  # the next start re-sends them and JetStream drops the duplicates by message id.
   "left_in_outbox": left,
-  "lost": final_seq - stored - left,
+  # Events in neither the stream nor the outbox: lost.
+  "lost": max(0, final_seq - stored - left),
   "queue_full_drops": int(float(qf)),
 }
 print(json.dumps(fig))
