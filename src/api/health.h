@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "core/metrics.h"
+
 namespace edgeloop {
 
 struct ComponentHealth {
@@ -20,6 +22,12 @@ struct HealthReport {
 
 // {"status":"ok","components":[{"name":...,"kind":...,"state":...}]}
 std::string health_json(const HealthReport& report);
+// GET /api/v1/components: {"status":"ok","components":[{"name":...,"type":...,"health":...}]}.
+std::string components_json(const HealthReport& report);
+// The health of every component as gauges in `metrics` (refreshed on every /metrics scrape):
+// edgeloop_component_up{name,type} 1 while connected or degraded, else 0, and
+// edgeloop_component_health{name,type,state} 1 for its state, 0 for the three others.
+void export_health_metrics(const HealthReport& report, Metrics& metrics);
 // 200 for "ok" and "degraded" (still serving), 503 for anything else.
 int health_http_status(const std::string& status);
 

@@ -112,6 +112,7 @@ Status ApiServer::configure_and_bind() {
   });
 
   s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    if (health_) export_health_metrics(health_(), metrics_);  // the components' health, as of this scrape
     res.set_content(metrics_.render_prometheus(), kPrometheusContentType);
   });
   s.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
@@ -119,6 +120,11 @@ Status ApiServer::configure_and_bind() {
     if (health_) report = health_();
     res.status = health_http_status(report.status);
     res.set_content(health_json(report), "application/json");
+  });
+  s.Get("/api/v1/components", [this](const httplib::Request&, httplib::Response& res) {
+    HealthReport report;
+    if (health_) report = health_();
+    res.set_content(components_json(report), "application/json");
   });
   for (auto& route : routes_) {
     // The exception handler above turns a throwing handler into a 500.

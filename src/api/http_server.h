@@ -1,4 +1,5 @@
-// The HTTP API: GET /metrics (Prometheus) and GET /healthz, plus routes that other parts add
+// The HTTP API: GET /metrics (Prometheus, with the components' health gauges), GET /healthz
+// and GET /api/v1/components, plus routes that other parts add
 // before start (REST under /api/v1/..., an SSE live feed). cpp-httplib underneath; its
 // exceptions stop here.
 #pragma once
@@ -53,7 +54,7 @@ class ApiServer {
   ApiServer& operator=(const ApiServer&) = delete;
 
   // Before start(). `path` is an httplib pattern (a regex: "/api/v1/keys/(.+)", matches in
-  // req.matches). /metrics and /healthz come first and cannot be replaced. After start()
+  // req.matches). /metrics, /healthz and /api/v1/components come first and cannot be replaced. After start()
   // the route is ignored (a bug of the caller, counted in edgeloop_bugs_total).
   void add_get(std::string path, Handler handler);
   void add_post(std::string path, Handler handler);

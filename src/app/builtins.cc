@@ -2,8 +2,12 @@
 
 #include "actions/builtins.h"
 #include "codecs/builtins.h"
+#include "connectors/http_ingest/builtins.h"
+#include "connectors/modbus/builtins.h"
 #include "connectors/mqtt/builtins.h"
+#include "connectors/opcua/builtins.h"
 #include "connectors/simulator/builtins.h"
+#include "connectors/sparkplug/builtins.h"
 #include "models/builtins.h"
 #include "operators/builtins.h"
 #include "operators/dsp/builtins.h"
@@ -16,7 +20,11 @@ namespace edgeloop {
 void register_all(Registry& registry) {
   register_codecs(registry);
   register_mqtt(registry);
+  register_opcua(registry);
+  register_http_ingest(registry);
+  register_modbus(registry);
   register_simulator(registry);
+  register_sparkplug(registry);
   register_operators(registry);
   register_dsp(registry);
   register_rules(registry);

@@ -1,5 +1,8 @@
 // GET /api/v1/readings and /api/v1/events on a real server (a free loopback port).
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
@@ -115,6 +118,11 @@ TEST_F(StoreRoutes, BadQueriesAre400WithTheReason) {
   EXPECT_EQ(res->body, R"({"error":"no store open at '/elsewhere.db'"})");
   res = get("/api/v1/events?db=" + store_->path() + "&limit=1");
   EXPECT_EQ(res->status, 200);
+  // httplib counts a response after the client has it: wait (bounded) for the last one.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (metrics_.value("edgeloop_http_responses_total", {{"code", "4xx"}}) < 4 &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_EQ(metrics_.value("edgeloop_http_responses_total", {{"code", "4xx"}}), 4);
 }
 

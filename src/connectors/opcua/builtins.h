@@ -1,0 +1,10 @@
+// The OPC UA connector's plugins: source.opcua.
+#pragma once
+
+#include "core/registry.h"
+
+namespace edgeloop {
+
+void register_opcua(Registry& registry);
+
+}  // namespace edgeloop
