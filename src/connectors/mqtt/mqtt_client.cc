@@ -88,6 +88,18 @@ MqttClient::~MqttClient() {
   if (mosq_) mosquitto_destroy(mosq_);
 }
 
+void MqttClient::apply_will() {
+  if (!callbacks_.will) return;
+  const MqttWill w = callbacks_.will();
+  if (w.topic.empty()) {
+    mosquitto_will_clear(mosq_);
+    return;
+  }
+  const int rc = mosquitto_will_set(mosq_, w.topic.c_str(), static_cast<int>(w.payload.size()), w.payload.data(), w.qos,
+                                    w.retain);
+  if (rc != MOSQ_ERR_SUCCESS) spdlog::error("{}: will on '{}': {}", name_, w.topic, mosquitto_strerror(rc));
+}
+
 void MqttClient::set_subscriptions(std::vector<std::string> filters, int qos) {
   filters_ = std::move(filters);
   sub_qos_ = qos;
@@ -123,6 +135,7 @@ Status MqttClient::start() {
     if (rc != MOSQ_ERR_SUCCESS) return fail("TLS files (ca_file " + config_.ca_file + ")", rc);
     if (config_.tls_insecure) mosquitto_tls_insecure_set(mosq_, true);
   }
+  apply_will();
   set_health(Health::kConnecting);
   rc = mosquitto_connect_async(mosq_, config_.host.c_str(), config_.port, config_.keepalive_s);
   if (rc == MOSQ_ERR_INVAL) return fail("connect to " + endpoint(), rc);
@@ -181,6 +194,8 @@ void MqttClient::on_disconnect_cb(mosquitto*, void* self, int rc) {
                  rc == 0 ? "by request" : mosquitto_strerror(rc));
   }
   if (c->callbacks_.on_disconnected) c->callbacks_.on_disconnected();
+  // On the loop thread, before its reconnect: the next session's will.
+  if (!c->stopping_.load()) c->apply_will();
   c->set_health(Health::kDown);
 }
 

@@ -1,6 +1,7 @@
 // A small RAII wrapper over a threaded libmosquitto client: asynchronous connect with
 // libmosquitto's own loop thread, reconnect with back-off, subscriptions made again on every
-// connect, optional TLS and credentials, a health state and connect/disconnect counters.
+// connect, optional TLS and credentials, an optional MQTT will recomputed before every
+// (re)connect, a health state and connect/disconnect counters.
 #pragma once
 
 #include <atomic>
@@ -46,6 +47,15 @@ void add_mqtt_connect_options(OptionTable& table);
 Result<MqttConnectConfig> mqtt_connect_config(const Options& options);
 std::string default_client_id(const std::string& name);
 
+// An MQTT will: what the broker publishes for a client whose connection ends without a
+// DISCONNECT (crash, network loss, keep-alive timeout).
+struct MqttWill {
+  std::string topic;  // empty: no will
+  std::string payload;
+  int qos = 0;
+  bool retain = false;
+};
+
 // Calls mosquitto_lib_init once per process.
 void mqtt_lib_init();
 
@@ -57,6 +67,11 @@ class MqttClient {
     std::function<void()> on_connected;  // after the subscriptions were sent, before health() says so
     std::function<void()> on_disconnected;  // before health() says so
     std::function<void(int mid)> on_published;  // QoS 0 written, QoS 1 acknowledged
+    // The will for the next connect, asked before the first connect (on start()'s thread) and
+    // after each disconnect but one caused by stop() (on libmosquitto's thread, after
+    // on_disconnected): so a will can carry per-session state, e.g. Sparkplug's NDEATH bdSeq.
+    // Unset: no will. MqttClient only (NativeSubscriber ignores it).
+    std::function<MqttWill()> will;
   };
 
   // `name` is for logs ("source plant", "action alert_out").
@@ -77,6 +92,9 @@ class MqttClient {
 
   // Thread-safe, never waits for the network: returns libmosquitto's result (MOSQ_ERR_*).
   int publish(const char* topic, const void* payload, int len, int qos, bool retain, int* mid = nullptr);
+  int publish(const std::string& topic, std::string_view payload, int qos, bool retain) {
+    return publish(topic.c_str(), payload.data(), static_cast<int>(payload.size()), qos, retain);
+  }
 
   Health health() const { return static_cast<Health>(health_.load(std::memory_order_acquire)); }
   uint64_t connects() const { return connects_.load(std::memory_order_relaxed); }
@@ -89,6 +107,7 @@ class MqttClient {
   static void on_disconnect_cb(mosquitto*, void* self, int rc);
   static void on_message_cb(mosquitto*, void* self, const mosquitto_message* msg);
   static void on_publish_cb(mosquitto*, void* self, int mid);
+  void apply_will();  // asks callbacks_.will and sets or clears libmosquitto's will
   void set_health(Health h) { health_.store(static_cast<int>(h), std::memory_order_release); }
 
   std::string name_;

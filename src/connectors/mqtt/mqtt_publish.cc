@@ -3,6 +3,8 @@
 #include <mosquitto.h>
 #include <spdlog/spdlog.h>
 
+#include "connectors/mqtt/action_metrics.h"
+
 namespace edgeloop {
 
 const OptionTable& mqtt_publish_options() {
@@ -79,20 +81,12 @@ Status MqttPublishAction::start(ActionContext& ctx) {
   name_ = ctx.name;
   keys_ = ctx.keys;
   dead_letters_ = ctx.dead_letters;
-  Metrics* m = ctx.metrics;
-  if (!m) {
-    own_metrics_ = std::make_unique<Metrics>();
-    m = own_metrics_.get();
-  }
-  const Metrics::Labels labels = {{"action", name_}};
-  events_ = &m->counter("edgeloop_action_events_total", "Events an action received.", labels);
-  published_ = &m->counter("edgeloop_action_published_total",
-                           "Messages an action delivered (QoS 1: acknowledged by the broker; QoS 0: written).", labels);
-  errors_ = &m->counter("edgeloop_action_errors_total",
-                        "Events an action could not handle (or rendered with an unknown field).", labels);
-  dropped_ = &m->counter("edgeloop_action_dropped_total",
-                         "Messages an action dropped because max_pending were already waiting for the broker.", labels);
-  up_ = &m->gauge("edgeloop_connector_up", "1 while the connector is connected to its peer, else 0.", {{"connector", name_}});
+  const PublishActionMetrics am = make_publish_action_metrics(ctx, own_metrics_);
+  events_ = am.events;
+  published_ = am.published;
+  errors_ = am.errors;
+  dropped_ = am.dropped;
+  up_ = am.up;
   topic_.set_unknown_counter(errors_);
   payload_.set_unknown_counter(errors_);
   topic_buf_.reserve(256);

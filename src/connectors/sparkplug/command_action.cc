@@ -3,6 +3,7 @@
 #include <mosquitto.h>
 #include <spdlog/spdlog.h>
 
+#include "connectors/mqtt/action_metrics.h"
 #include "connectors/sparkplug/topic.h"
 #include "core/clock.h"
 
@@ -85,44 +86,36 @@ Result<std::unique_ptr<CommandAction>> CommandAction::from_options(const Options
 }
 
 Status CommandAction::start(ActionContext& ctx) {
-  if (session_) return make_error(Errc::kInternal, "action " + ctx.name + ": started twice");
+  if (client_) return make_error(Errc::kInternal, "action " + ctx.name + ": started twice");
   if (!ctx.keys) return make_error(Errc::kInvalidArgument, "action " + ctx.name + ": no key table");
   name_ = ctx.name;
   keys_ = ctx.keys;
-  Metrics* m = ctx.metrics;
-  if (!m) {
-    own_metrics_ = std::make_unique<Metrics>();
-    m = own_metrics_.get();
-  }
-  const Metrics::Labels labels = {{"action", name_}};
-  events_ = &m->counter("edgeloop_action_events_total", "Events an action received.", labels);
-  published_ = &m->counter("edgeloop_action_published_total",
-                           "Messages an action delivered (QoS 1: acknowledged by the broker; QoS 0: written).", labels);
-  errors_ = &m->counter("edgeloop_action_errors_total",
-                        "Events an action could not handle (or rendered with an unknown field).", labels);
-  dropped_ = &m->counter("edgeloop_action_dropped_total",
-                         "Messages an action dropped because max_pending were already waiting for the broker.", labels);
-  up_ = &m->gauge("edgeloop_connector_up", "1 while the connector is connected to its peer, else 0.", {{"connector", name_}});
+  const PublishActionMetrics am = make_publish_action_metrics(ctx, own_metrics_);
+  events_ = am.events;
+  published_ = am.published;
+  errors_ = am.errors;
+  dropped_ = am.dropped;
+  up_ = am.up;
   node_.set_unknown_counter(errors_);
   device_.set_unknown_counter(errors_);
-  Session::Callbacks cb;
+  MqttClient::Callbacks cb;
   cb.on_connected = [this] { up_->set(1); };
   cb.on_disconnected = [this] { up_->set(0); };
   up_->set(0);
-  session_ = std::make_unique<Session>("action " + name_, config_.connect, std::move(cb));
-  Status st = session_->start();
-  if (!st.ok()) session_.reset();
+  client_ = std::make_unique<MqttClient>("action " + name_, config_.connect, std::move(cb));
+  Status st = client_->start();
+  if (!st.ok()) client_.reset();
   return st;
 }
 
 void CommandAction::stop() {
-  if (!session_) return;
-  session_->stop();
-  session_.reset();
+  if (!client_) return;
+  client_->stop();
+  client_.reset();
   if (up_) up_->set(0);
 }
 
-Health CommandAction::health() const { return session_ ? session_->health() : Health::kDown; }
+Health CommandAction::health() const { return client_ ? client_->health() : Health::kDown; }
 
 void CommandAction::on_event(const Event& e) {
   events_->add();
@@ -161,7 +154,7 @@ void CommandAction::on_event(const Event& e) {
   buf_.clear();
   payload_.SerializeToString(&buf_);
   const std::string topic = make_topic(config_.group, device.empty() ? MessageType::kNCmd : MessageType::kDCmd, node, device);
-  const int rc = session_->publish(topic, buf_, 0, false);
+  const int rc = client_->publish(topic, buf_, 0, false);
   if (rc == MOSQ_ERR_SUCCESS) published_->add();
   else if (rc == MOSQ_ERR_NO_CONN) dropped_->add();
   else errors_->add();

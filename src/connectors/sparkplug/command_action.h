@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "actions/template.h"
+#include "connectors/mqtt/mqtt_client.h"
 #include "connectors/sparkplug/metric_value.h"
-#include "connectors/sparkplug/session.h"
 #include "core/registry.h"
 
 namespace edgeloop::sparkplug {
@@ -47,7 +47,7 @@ class CommandAction final : public Action {
   EventTemplate device_;
   bool constant_ = false;
   double constant_value_ = 0;
-  std::unique_ptr<Session> session_;
+  std::unique_ptr<MqttClient> client_;
   std::string name_;
   KeyTable* keys_ = nullptr;
   const Schema* last_schema_ = nullptr;  // dispatch thread: the field's index per schema

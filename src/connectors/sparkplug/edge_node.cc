@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "connectors/mqtt/action_metrics.h"
 #include "connectors/sparkplug/topic.h"
 #include "core/clock.h"
 
@@ -101,29 +102,22 @@ std::string EdgeNodeAction::death_payload() const {
 }
 
 Status EdgeNodeAction::start(ActionContext& ctx) {
-  if (session_) return make_error(Errc::kInternal, "action " + ctx.name + ": started twice");
+  if (client_) return make_error(Errc::kInternal, "action " + ctx.name + ": started twice");
   if (!ctx.keys) return make_error(Errc::kInvalidArgument, "action " + ctx.name + ": no key table");
   name_ = ctx.name;
   keys_ = ctx.keys;
   dead_letters_ = ctx.dead_letters;
-  Metrics* m = ctx.metrics;
-  if (!m) {
-    own_metrics_ = std::make_unique<Metrics>();
-    m = own_metrics_.get();
-  }
-  const Metrics::Labels labels = {{"action", name_}};
-  events_ = &m->counter("edgeloop_action_events_total", "Events an action received.", labels);
-  published_ = &m->counter("edgeloop_action_published_total",
-                           "Messages an action delivered (QoS 1: acknowledged by the broker; QoS 0: written).", labels);
-  errors_ = &m->counter("edgeloop_action_errors_total",
-                        "Events an action could not handle (or rendered with an unknown field).", labels);
-  dropped_ = &m->counter("edgeloop_action_dropped_total",
-                         "Messages an action dropped because max_pending were already waiting for the broker.", labels);
-  rebirths_ = &m->counter("edgeloop_sparkplug_rebirths_total", "Births an edge node re-sent on a Rebirth NCMD.", labels);
-  up_ = &m->gauge("edgeloop_connector_up", "1 while the connector is connected to its peer, else 0.", {{"connector", name_}});
+  const PublishActionMetrics am = make_publish_action_metrics(ctx, own_metrics_);
+  events_ = am.events;
+  published_ = am.published;
+  errors_ = am.errors;
+  dropped_ = am.dropped;
+  up_ = am.up;
+  rebirths_ = &am.metrics->counter("edgeloop_sparkplug_rebirths_total", "Births an edge node re-sent on a Rebirth NCMD.",
+                                   {{"action", name_}});
   device_.set_unknown_counter(errors_);
 
-  Session::Callbacks cb;
+  MqttClient::Callbacks cb;
   cb.on_connected = [this] {
     std::lock_guard lock(mu_);
     connected_ = true;
@@ -138,31 +132,31 @@ Status EdgeNodeAction::start(ActionContext& ctx) {
   };
   cb.will = [this] {
     std::lock_guard lock(mu_);
-    return Will{make_topic(config_.group, MessageType::kNDeath, config_.node), death_payload(), 0, false};
+    return MqttWill{make_topic(config_.group, MessageType::kNDeath, config_.node), death_payload(), 0, false};
   };
   cb.on_message = [this](std::string_view topic, std::string_view payload) { handle_command(topic, payload); };
   up_->set(0);
-  session_ = std::make_unique<Session>("action " + name_, config_.connect, std::move(cb));
-  session_->set_subscriptions({make_topic(config_.group, MessageType::kNCmd, config_.node)}, 0);
-  Status st = session_->start();
-  if (!st.ok()) session_.reset();
+  client_ = std::make_unique<MqttClient>("action " + name_, config_.connect, std::move(cb));
+  client_->set_subscriptions({make_topic(config_.group, MessageType::kNCmd, config_.node)}, 0);
+  Status st = client_->start();
+  if (!st.ok()) client_.reset();
   return st;
 }
 
 void EdgeNodeAction::stop() {
-  if (!session_) return;
+  if (!client_) return;
   {
     std::lock_guard lock(mu_);
     // A clean stop sends no will: say goodbye ourselves, before the DISCONNECT.
-    if (connected_) session_->publish(make_topic(config_.group, MessageType::kNDeath, config_.node), death_payload(), 0, false);
+    if (connected_) client_->publish(make_topic(config_.group, MessageType::kNDeath, config_.node), death_payload(), 0, false);
     connected_ = false;
   }
-  session_->stop();
-  session_.reset();
+  client_->stop();
+  client_.reset();
   if (up_) up_->set(0);
 }
 
-Health EdgeNodeAction::health() const { return session_ ? session_->health() : Health::kDown; }
+Health EdgeNodeAction::health() const { return client_ ? client_->health() : Health::kDown; }
 
 uint64_t EdgeNodeAction::next_seq() {
   const uint64_t s = seq_;
@@ -173,7 +167,7 @@ uint64_t EdgeNodeAction::next_seq() {
 void EdgeNodeAction::send(const std::string& topic) {
   buf_.clear();
   payload_.SerializeToString(&buf_);
-  const int rc = session_->publish(topic, buf_, 0, false);
+  const int rc = client_->publish(topic, buf_, 0, false);
   if (rc == MOSQ_ERR_SUCCESS) {
     published_->add();
     return;
@@ -197,7 +191,7 @@ void EdgeNodeAction::publish_birth(const Device& d, int64_t ts_ms) {
 }
 
 void EdgeNodeAction::publish_births() {
-  if (!session_) return;
+  if (!client_) return;
   const int64_t ts_ms = unix_now_ns() / kNsPerMs;
   seq_ = 0;
   payload_.Clear();

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "actions/template.h"
+#include "connectors/mqtt/mqtt_client.h"
 #include "connectors/sparkplug/metric_value.h"
-#include "connectors/sparkplug/session.h"
 #include "core/registry.h"
 
 namespace edgeloop::sparkplug {
@@ -81,7 +81,7 @@ class EdgeNodeAction final : public Action {
   std::vector<MetricDef> defs_;
   EventTemplate device_;
   bool node_mode_ = false;
-  std::unique_ptr<Session> session_;
+  std::unique_ptr<MqttClient> client_;
   std::string name_;
   KeyTable* keys_ = nullptr;
   DeadLetterSink* dead_letters_ = nullptr;

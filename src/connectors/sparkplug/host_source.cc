@@ -191,40 +191,40 @@ std::string HostSource::state_payload(bool online) const {
 }
 
 Status HostSource::start(SourceContext& ctx) {
-  if (session_) return make_error(Errc::kInternal, "source " + ctx.name + ": started twice");
+  if (client_) return make_error(Errc::kInternal, "source " + ctx.name + ": started twice");
   EDGELOOP_TRY(bind(ctx, [this](const std::string& topic, const std::string& payload) {
-    session_->publish(topic, payload, 0, false);
+    client_->publish(topic, payload, 0, false);
   }));
   state_ts_ms_ = unix_now_ns() / kNsPerMs;
   const std::string state_topic = "spBv1.0/STATE/" + config_.host_id;
-  Session::Callbacks cb;
+  MqttClient::Callbacks cb;
   cb.on_message = [this](std::string_view topic, std::string_view payload) { handle_message(topic, payload, unix_now_ns()); };
   cb.on_connected = [this, state_topic] {
-    if (!config_.host_id.empty()) session_->publish(state_topic, state_payload(true), 1, true);
+    if (!config_.host_id.empty()) client_->publish(state_topic, state_payload(true), 1, true);
     up_->set(1);
   };
   cb.on_disconnected = [this] { up_->set(0); };
   if (!config_.host_id.empty()) {
-    cb.will = [this, state_topic] { return Will{state_topic, state_payload(false), 1, true}; };
+    cb.will = [this, state_topic] { return MqttWill{state_topic, state_payload(false), 1, true}; };
   }
   up_->set(0);
-  session_ = std::make_unique<Session>("source " + name_, config_.connect, std::move(cb));
-  session_->set_subscriptions({"spBv1.0/" + (config_.group.empty() ? std::string("+") : config_.group) + "/#"}, config_.qos);
-  Status st = session_->start();
-  if (!st.ok()) session_.reset();
+  client_ = std::make_unique<MqttClient>("source " + name_, config_.connect, std::move(cb));
+  client_->set_subscriptions({"spBv1.0/" + (config_.group.empty() ? std::string("+") : config_.group) + "/#"}, config_.qos);
+  Status st = client_->start();
+  if (!st.ok()) client_.reset();
   return st;
 }
 
 void HostSource::stop() {
-  if (!session_) return;
-  if (!config_.host_id.empty() && session_->health() == Health::kConnected) {
-    session_->publish("spBv1.0/STATE/" + config_.host_id, state_payload(false), 1, true);
+  if (!client_) return;
+  if (!config_.host_id.empty() && client_->health() == Health::kConnected) {
+    client_->publish("spBv1.0/STATE/" + config_.host_id, state_payload(false), 1, true);
   }
-  session_->stop();
+  client_->stop();
   if (up_) up_->set(0);
 }
 
-Health HostSource::health() const { return session_ ? session_->health() : Health::kDown; }
+Health HostSource::health() const { return client_ ? client_->health() : Health::kDown; }
 
 void HostSource::reject(Reason reason, std::string message, std::string_view topic, std::string_view payload, int64_t recv_ns) {
   errors_[reason]->add();

@@ -20,8 +20,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "connectors/mqtt/mqtt_client.h"
 #include "connectors/sparkplug/metric_value.h"
-#include "connectors/sparkplug/session.h"
 #include "connectors/sparkplug/topic.h"
 #include "core/registry.h"
 
@@ -130,7 +130,7 @@ class HostSource final : public Source {
   KeyTemplate key_;
   Schema schema_;
   bool wide_ = false;
-  std::unique_ptr<Session> session_;
+  std::unique_ptr<MqttClient> client_;
   int64_t state_ts_ms_ = 0;
   // Bound by bind(): used on libmosquitto's thread only.
   std::string name_;

@@ -40,12 +40,13 @@ OpcuaSourceConfig config_for(const std::string& endpoint) {
 TEST(OpcuaSource, ValuesArriveBadStatusIsNaNAndRestartReconnects) {
   auto peer = OpcuaPeer::start(0, 1, 20);
   ASSERT_TRUE(peer.ok()) << peer.error().to_string();
-  auto src = OpcuaSource::create(config_for(peer->endpoint()));
-  ASSERT_TRUE(src.ok());
+  Metrics metrics;
   KeyTable keys;
   CollectingOutput out;
   CollectingDeadLetters dl;
-  Metrics metrics;
+  // Created after what it reports to: destroyed (and stopped) before them.
+  auto src = OpcuaSource::create(config_for(peer->endpoint()));
+  ASSERT_TRUE(src.ok());
   SourceContext ctx{"plant", 3, &keys, &out, &dl, &metrics};
   ASSERT_TRUE((*src)->start(ctx).ok());
   EXPECT_EQ((*src)->schema().names(), (std::vector<std::string>{"a", "broken"}));
@@ -130,12 +131,13 @@ class FakeServer {
 
 void expect_dead_letters(const std::string& reply, const std::string& reason_part) {
   FakeServer fake(reply);
-  auto src = OpcuaSource::create(config_for(fake.endpoint()));
-  ASSERT_TRUE(src.ok());
+  Metrics metrics;
   KeyTable keys;
   CollectingOutput out;
   CollectingDeadLetters dl;
-  Metrics metrics;
+  // Created after what it reports to: destroyed (and stopped) before them.
+  auto src = OpcuaSource::create(config_for(fake.endpoint()));
+  ASSERT_TRUE(src.ok());
   SourceContext ctx{"bad", 0, &keys, &out, &dl, &metrics};
   ASSERT_TRUE((*src)->start(ctx).ok());
   ASSERT_TRUE(dl.wait_for_count(2, std::chrono::seconds(10)));  // it keeps retrying, and keeps failing cleanly
