@@ -1,4 +1,4 @@
-// The OPC UA connector's plugins: source.opcua.
+// The OPC UA connector's plugins: source.opcua and action.opcua_write.
 #pragma once
 
 #include "core/registry.h"

@@ -171,7 +171,9 @@ Status OpcuaSource::start(SourceContext& ctx) {
 
 void OpcuaSource::stop() {
   stop_ = true;
-  if (thread_.joinable()) thread_.join();
+  // Idempotent: a second stop (the destructor's) touches nothing, as the metrics may be gone.
+  if (!thread_.joinable()) return;
+  thread_.join();
   health_ = Health::kDown;
   if (up_) up_->set(0);
 }

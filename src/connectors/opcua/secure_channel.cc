@@ -248,26 +248,32 @@ Status SecureChannel::read_exact(std::string& out, std::size_t n, int timeout_ms
   return Status::Ok();
 }
 
+Result<uint32_t> SecureChannel::parse_message_header(std::string_view header, uint32_t max_size) {
+  if (header.size() < kHeader) return make_error(Errc::kParse, "message header shorter than 8 bytes");
+  const auto* p = reinterpret_cast<const uint8_t*>(header.data());
+  const uint32_t size = static_cast<uint32_t>(p[4]) | (static_cast<uint32_t>(p[5]) << 8) |
+                        (static_cast<uint32_t>(p[6]) << 16) | (static_cast<uint32_t>(p[7]) << 24);
+  const std::string_view type(header.data(), 3);
+  if (type != "ACK" && type != "ERR" && type != "OPN" && type != "MSG" && type != "CLO") {
+    return make_error(Errc::kParse, "unknown message type '" + std::string(type) + "' (BadTcpMessageTypeInvalid)");
+  }
+  const char chunk = header[3];
+  if (chunk != 'F' && chunk != 'C' && chunk != 'A') {
+    return make_error(Errc::kParse, "unknown chunk type in " + std::string(type) + " (BadTcpMessageTypeInvalid)");
+  }
+  if (size < kHeader || size > max_size) {
+    return make_error(Errc::kParse, "chunk size " + std::to_string(size) + " outside 8.." + std::to_string(max_size) +
+                                        " (BadTcpMessageTooLarge)");
+  }
+  return size;
+}
+
 Result<std::string> SecureChannel::read_frame(int timeout_ms, bool* timed_out) {
   if (fd_ < 0) return make_error(Errc::kUnavailable, "not connected");
   std::string frame;
   // Only the wait for the first byte may time out harmlessly; a frame cut in the middle is an error.
   EDGELOOP_TRY(read_exact(frame, kHeader, timeout_ms, timed_out));
-  const auto* p = reinterpret_cast<const uint8_t*>(frame.data());
-  const uint32_t size = static_cast<uint32_t>(p[4]) | (static_cast<uint32_t>(p[5]) << 8) |
-                        (static_cast<uint32_t>(p[6]) << 16) | (static_cast<uint32_t>(p[7]) << 24);
-  const std::string_view type(frame.data(), 3);
-  if (type != "ACK" && type != "ERR" && type != "OPN" && type != "MSG" && type != "CLO") {
-    return make_error(Errc::kParse, "unknown message type '" + std::string(type) + "' (BadTcpMessageTypeInvalid)");
-  }
-  const char chunk = frame[3];
-  if (chunk != 'F' && chunk != 'C' && chunk != 'A') {
-    return make_error(Errc::kParse, "unknown chunk type in " + std::string(type) + " (BadTcpMessageTypeInvalid)");
-  }
-  if (size < kHeader || size > limits_.receive_buffer) {
-    return make_error(Errc::kParse, "chunk size " + std::to_string(size) + " outside 8.." +
-                                        std::to_string(limits_.receive_buffer) + " (BadTcpMessageTooLarge)");
-  }
+  EDGELOOP_ASSIGN_OR_RETURN(const uint32_t size, parse_message_header(frame, limits_.receive_buffer));
   bool partial_timeout = false;
   EDGELOOP_TRY(read_exact(frame, size - kHeader, timeout_ms < 5000 ? 5000 : timeout_ms, &partial_timeout));
   return frame;
@@ -279,68 +285,78 @@ Result<ReceivedMessage> SecureChannel::receive(int timeout_ms, bool* timed_out) 
   for (;;) {
     const int64_t left = deadline - now_ms();
     EDGELOOP_ASSIGN_OR_RETURN(std::string frame, read_frame(static_cast<int>(left > 0 ? left : 0), timed_out));
-    UaReader r(frame);
-    const std::string type(r.bytes(3));
-    const char chunk_type = static_cast<char>(r.u8());
-    (void)r.u32();
-    if (type == "ERR") {
-      const uint32_t code = r.u32();
-      const std::string reason = r.string();
-      return make_error(Errc::kIo, "server error " + status_name(code) + (reason.empty() ? "" : ": " + reason));
-    }
-    if (type == "ACK") return make_error(Errc::kParse, "unexpected Acknowledge");
-    const bool asym = type == "OPN";
-    const uint32_t channel_id = r.u32();
-    if (asym) {
-      const std::string uri = r.string();
-      (void)r.string();  // sender certificate
-      (void)r.string();  // receiver thumbprint
-      if (r.ok() && uri != policy_->uri()) return make_error(Errc::kParse, "server answered with policy '" + uri + "'");
-    } else {
-      (void)r.u32();  // token id: the old one stays valid for a while after a renewal
-      if (r.ok() && channel_id != channel_id_) {
-        return make_error(Errc::kParse, "message for channel " + std::to_string(channel_id) + ", ours is " +
-                                            std::to_string(channel_id_));
-      }
-    }
-    if (!r.ok()) return make_error(Errc::kParse, type + " security header: " + r.error());
-    const std::size_t plain_start = r.pos();
-    EDGELOOP_TRY(policy_->unprotect(frame, plain_start, asym));
-    UaReader s(std::string_view(frame).substr(plain_start));
-    const uint32_t seq = s.u32();
-    const uint32_t request_id = s.u32();
-    if (!s.ok()) return make_error(Errc::kParse, type + " sequence header: " + s.error());
-    // Sequence numbers rise by one; they may wrap below 1024 after passing UINT32_MAX - 1024.
-    if (have_recv_seq_ && seq != recv_seq_ + 1 && !(recv_seq_ > UINT32_MAX - 1024 && seq < 1024)) {
-      return make_error(Errc::kParse, "sequence number " + std::to_string(seq) + " after " + std::to_string(recv_seq_));
-    }
-    have_recv_seq_ = true;
-    recv_seq_ = seq;
-    const std::string_view body = s.rest();
-    if (chunk_type == 'A') {
-      partial_.erase(request_id);
-      UaReader a(body);
-      const uint32_t code = a.u32();
-      const std::string reason = a.string();
-      return make_error(Errc::kIo, "server aborted message " + std::to_string(request_id) + ": " + status_name(code) +
-                                       " " + reason);
-    }
-    Partial& part = partial_[request_id];
-    if (part.body.size() + body.size() > limits_.max_message || ++part.chunks > limits_.max_chunks) {
-      partial_.erase(request_id);
-      return make_error(Errc::kParse, "message " + std::to_string(request_id) + " exceeds " +
-                                          std::to_string(limits_.max_message) + " bytes or " +
-                                          std::to_string(limits_.max_chunks) + " chunks");
-    }
-    part.body.append(body);
-    if (chunk_type == 'C') continue;
     ReceivedMessage m;
-    std::memcpy(m.type, type.data(), 3);
-    m.request_id = request_id;
-    m.body = std::move(part.body);
-    partial_.erase(request_id);
-    return m;
+    EDGELOOP_ASSIGN_OR_RETURN(const bool whole, accept_chunk(frame, m));
+    if (whole) return m;
   }
+}
+
+Result<bool> SecureChannel::accept_chunk(std::string& frame, ReceivedMessage& out) {
+  EDGELOOP_TRY(parse_message_header(frame, UINT32_MAX));
+  UaReader r(frame);
+  const std::string type(r.bytes(3));
+  const char chunk_type = static_cast<char>(r.u8());
+  const uint32_t size = r.u32();
+  if (size != frame.size()) return make_error(Errc::kParse, "chunk size field differs from the chunk's length");
+  ++chunks_in_;
+  if (type == "ERR") {
+    const uint32_t code = r.u32();
+    const std::string reason = r.string();
+    return make_error(Errc::kIo, "server error " + status_name(code) + (reason.empty() ? "" : ": " + reason));
+  }
+  if (type == "ACK") return make_error(Errc::kParse, "unexpected Acknowledge");
+  const bool asym = type == "OPN";
+  const uint32_t channel_id = r.u32();
+  if (asym) {
+    const std::string uri = r.string();
+    (void)r.string();  // sender certificate
+    (void)r.string();  // receiver thumbprint
+    if (r.ok() && uri != policy_->uri()) return make_error(Errc::kParse, "server answered with policy '" + uri + "'");
+  } else {
+    (void)r.u32();  // token id: the old one stays valid for a while after a renewal
+    if (r.ok() && channel_id != channel_id_) {
+      return make_error(Errc::kParse, "message for channel " + std::to_string(channel_id) + ", ours is " +
+                                          std::to_string(channel_id_));
+    }
+  }
+  if (!r.ok()) return make_error(Errc::kParse, type + " security header: " + r.error());
+  const std::size_t plain_start = r.pos();
+  EDGELOOP_TRY(policy_->unprotect(frame, plain_start, asym));
+  UaReader s(std::string_view(frame).substr(plain_start));
+  const uint32_t seq = s.u32();
+  const uint32_t request_id = s.u32();
+  if (!s.ok()) return make_error(Errc::kParse, type + " sequence header: " + s.error());
+  // Sequence numbers rise by one; they may wrap below 1024 after passing UINT32_MAX - 1024.
+  if (have_recv_seq_ && seq != recv_seq_ + 1 && !(recv_seq_ > UINT32_MAX - 1024 && seq < 1024)) {
+    return make_error(Errc::kParse, "sequence number " + std::to_string(seq) + " after " + std::to_string(recv_seq_));
+  }
+  have_recv_seq_ = true;
+  recv_seq_ = seq;
+  const std::string_view body = s.rest();
+  if (chunk_type == 'A') {
+    partial_.erase(request_id);
+    UaReader a(body);
+    const uint32_t code = a.u32();
+    const std::string reason = a.string();
+    return make_error(Errc::kIo, "server aborted message " + std::to_string(request_id) + ": " + status_name(code) +
+                                     " " + reason);
+  }
+  Partial& part = partial_[request_id];
+  if (part.body.size() + body.size() > limits_.max_message || ++part.chunks > limits_.max_chunks) {
+    partial_.erase(request_id);
+    return make_error(Errc::kParse, "message " + std::to_string(request_id) + " exceeds " +
+                                        std::to_string(limits_.max_message) + " bytes or " +
+                                        std::to_string(limits_.max_chunks) + " chunks");
+  }
+  part.body.append(body);
+  if (chunk_type == 'C') return false;
+  std::memcpy(out.type, type.data(), 3);
+  out.type[3] = 0;
+  out.request_id = request_id;
+  out.body = std::move(part.body);
+  partial_.erase(request_id);
+  ++messages_in_;
+  return true;
 }
 
 }  // namespace edgeloop::opcua

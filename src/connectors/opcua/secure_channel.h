@@ -58,6 +58,15 @@ class SecureChannel {
   // broke, kParse for a malformed frame (the connection must then be closed).
   Result<ReceivedMessage> receive(int timeout_ms, bool* timed_out = nullptr);
 
+  // Checks a chunk's 8-byte message header (message type, chunk type, a size of 8..max_size)
+  // and returns the size. Public for the fuzz target.
+  static Result<uint32_t> parse_message_header(std::string_view header, uint32_t max_size);
+  // Takes one whole received chunk (message header included): checks its security and sequence
+  // headers, unprotects it and adds its body to the message of its request id. True with `out`
+  // set when that message is complete; false when more chunks are due. Errors as receive().
+  // Used by receive(); public so that the fuzz target can drive it without a socket.
+  Result<bool> accept_chunk(std::string& frame, ReceivedMessage& out);
+
   // From the OpenSecureChannel response.
   void set_token(uint32_t channel_id, uint32_t token_id) {
     channel_id_ = channel_id;
@@ -69,6 +78,8 @@ class SecureChannel {
   uint32_t peer_receive_buffer() const { return peer_receive_buffer_; }
   uint32_t peer_max_message() const { return peer_max_message_; }
   uint64_t bytes_received() const { return bytes_in_; }
+  uint64_t chunks_received() const { return chunks_in_; }
+  uint64_t messages_received() const { return messages_in_; }
 
  private:
   Status write_all(std::string_view data);
@@ -91,6 +102,8 @@ class SecureChannel {
   uint32_t peer_max_message_ = 0;
   uint32_t peer_max_chunks_ = 0;
   uint64_t bytes_in_ = 0;
+  uint64_t chunks_in_ = 0;
+  uint64_t messages_in_ = 0;
   struct Partial {
     std::string body;
     uint32_t chunks = 0;

@@ -146,6 +146,8 @@ Status UaClient::open_channel(bool renew) {
   EDGELOOP_TRY(channel_.policy().accept_server_nonce(server_nonce));
   channel_.set_token(channel_id, token_id);
   const uint32_t life = lifetime ? lifetime : config_.channel_lifetime_ms;
+  token_lifetime_ms_ = life;
+  token_id_ = token_id;
   token_renew_at_ms_ = mono_ms() + static_cast<int64_t>(life) * 3 / 4;
   return Status::Ok();
 }

@@ -150,6 +150,10 @@ class UaClient {
   static Result<PublishResult> decode_publish(std::string_view body);
 
   uint64_t renewals() const { return renewals_; }
+  // The revised lifetime of the current security token (from the last OpenSecureChannel).
+  uint32_t token_lifetime_ms() const { return token_lifetime_ms_; }
+  uint32_t token_id() const { return token_id_; }
+  const SecureChannel& channel() const { return channel_; }
   const ClientConfig& config() const { return config_; }
 
  private:
@@ -178,6 +182,8 @@ class UaClient {
   bool session_active_ = false;
   int64_t token_renew_at_ms_ = 0;
   uint64_t renewals_ = 0;
+  uint32_t token_lifetime_ms_ = 0;
+  uint32_t token_id_ = 0;
   std::set<uint32_t> publish_ids_;         // request ids of outstanding Publish requests
   std::deque<Response> publish_responses_;  // arrived while another call waited
   std::vector<std::pair<uint32_t, uint32_t>> acks_;  // (subscription, sequence)

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "opcua_peer.h"
 
@@ -139,6 +140,85 @@ TEST_F(UaClientTest, SubscriptionDeliversChangesWithTimestamps) {
   // Other calls while Publish requests are outstanding: their responses are queued.
   auto v = c.read({id("ns=1;s=Setpoint")});
   EXPECT_TRUE(v.ok());
+  c.close();
+}
+
+TEST_F(UaClientTest, ShortTokenLifetimeIsRenewedAndReadsKeepWorking) {
+  ClientConfig cfg = config();
+  cfg.channel_lifetime_ms = 1000;  // the peer's floor is 500 ms: it grants 1 s
+  UaClient c(cfg);
+  ASSERT_TRUE(c.connect().ok());
+  EXPECT_EQ(c.token_lifetime_ms(), 1000u);
+  const uint32_t first_token = c.token_id();
+  // 3.5 s of reads: past the first token's lifetime (and the server's 125% grace) several times.
+  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(3500);
+  int reads = 0;
+  while (std::chrono::steady_clock::now() < end) {
+    Status m = c.maintain();
+    ASSERT_TRUE(m.ok()) << m.error().to_string();
+    auto v = c.read({id("ns=1;s=Setpoint")});
+    ASSERT_TRUE(v.ok()) << "read " << reads << " after " << c.renewals() << " renewals: " << v.error().to_string();
+    ASSERT_EQ((*v)[0].status, 0u);
+    ++reads;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  // Renewed at 75% of each 1 s token: 4 renewals in 3.5 s (3 at the least on a slow machine).
+  EXPECT_GE(c.renewals(), 3u);
+  EXPECT_LE(c.renewals(), 5u);
+  EXPECT_NE(c.token_id(), first_token);
+  EXPECT_TRUE(c.connected());
+  c.close();
+}
+
+TEST_F(UaClientTest, LargeMessagesTravelAsSeveralChunks) {
+  ClientConfig cfg = config();
+  cfg.limits.receive_buffer = 8192;  // the smallest the spec allows, both ways
+  cfg.limits.send_buffer = 8192;
+  UaClient c(cfg);
+  ASSERT_TRUE(c.connect().ok());
+  ASSERT_EQ(c.channel().peer_receive_buffer(), 8192u);
+  // Receive: a String array of about 90 KB.
+  uint64_t chunks = c.channel().chunks_received();
+  uint64_t messages = c.channel().messages_received();
+  auto big = c.read({id("ns=1;s=Big")});
+  ASSERT_TRUE(big.ok()) << big.error().to_string();
+  const Variant& arr = (*big)[0].value;
+  ASSERT_TRUE(arr.is_array);
+  ASSERT_EQ(arr.items.size(), 2000u);
+  for (std::size_t k = 0; k < arr.items.size(); ++k) {
+    std::string want = "item-" + std::to_string(k) + "-";
+    want.resize(40, 'x');
+    ASSERT_EQ(arr.items[k].text, want) << k;
+  }
+  EXPECT_EQ(c.channel().messages_received() - messages, 1u);
+  EXPECT_GE(c.channel().chunks_received() - chunks, 11u);  // 2000 * 44 bytes / (8192 - 24) per chunk
+  // Receive a ByteString of 100000 bytes, then send one of 150000 (19 chunks out).
+  chunks = c.channel().chunks_received();
+  auto blob = c.read({id("ns=1;s=Blob")});
+  ASSERT_TRUE(blob.ok()) << blob.error().to_string();
+  ASSERT_EQ((*blob)[0].value.type, VariantType::kByteString);
+  const std::string& b = (*blob)[0].value.text;
+  ASSERT_EQ(b.size(), 100000u);
+  for (std::size_t k = 0; k < b.size(); ++k) ASSERT_EQ(static_cast<uint8_t>(b[k]), k % 251) << k;
+  EXPECT_GE(c.channel().chunks_received() - chunks, 13u);
+  Variant out;
+  out.type = VariantType::kByteString;
+  out.text.resize(150000);
+  uint64_t sum = 0;
+  for (std::size_t k = 0; k < out.text.size(); ++k) {
+    out.text[k] = static_cast<char>((k * 7) % 256);
+    sum += (k * 7) % 256;
+  }
+  auto st = c.write({{id("ns=1;s=Blob"), out}});
+  ASSERT_TRUE(st.ok()) << st.error().to_string();
+  EXPECT_EQ((*st)[0], 0u) << status_name((*st)[0]);
+  EXPECT_TRUE(test::wait_until(
+      [&] { return peer_->log().find("WRITE Blob 150000 " + std::to_string(sum)) != std::string::npos; },
+      std::chrono::seconds(5)))
+      << peer_->log();
+  auto back = c.read({id("ns=1;s=Blob")});
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE((*back)[0].value.text == out.text);
   c.close();
 }
 
