@@ -198,7 +198,11 @@ Status UpstreamAction::start(ActionContext& ctx) {
   }
   EDGELOOP_ASSIGN_OR_RETURN(outbox_, Outbox::open(config_.outbox, std::move(sink)));
   Status st = outbox_->start(ctx.keys, ctx.metrics, ctx.dead_letters);
-  if (!st.ok()) outbox_.reset();
+  if (!st.ok()) {
+    outbox_.reset();
+    return st;
+  }
+  started_.store(outbox_.get(), std::memory_order_release);
   return st;
 }
 
@@ -210,6 +214,9 @@ void UpstreamAction::stop() {
   if (outbox_) outbox_->stop();
 }
 
-Health UpstreamAction::health() const { return outbox_ ? outbox_->health() : Health::kDown; }
+Health UpstreamAction::health() const {
+  const Outbox* o = started_.load(std::memory_order_acquire);
+  return o ? o->health() : Health::kDown;
+}
 
 }  // namespace edgeloop

@@ -3,6 +3,7 @@
 // pushes the event into the outbox's bounded queue.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -46,6 +47,9 @@ class UpstreamAction final : public Action {
   explicit UpstreamAction(UpstreamConfig config) : config_(std::move(config)) {}
   UpstreamConfig config_;
   std::unique_ptr<Outbox> outbox_;
+  // outbox_ once started, for health() from other threads (the HTTP API asks while the
+  // runtime is still starting its actions).
+  std::atomic<Outbox*> started_{nullptr};
 };
 
 }  // namespace edgeloop

@@ -160,6 +160,7 @@ Status Runtime::start() {
   }
   last_summary_ns_ = mono_now_ns();
   summary_thread_ = std::thread([this] { housekeeping_loop(); });
+  serving_.store(true, std::memory_order_release);
   return Status::Ok();
 }
 
@@ -184,8 +185,11 @@ void Runtime::stop() {
 
 std::vector<ComponentStatus> Runtime::components() const {
   std::vector<ComponentStatus> out;
-  for (std::size_t i = 0; i < sources_.size(); ++i) out.push_back({source_names_[i], "source", sources_[i]->health()});
-  for (std::size_t i = 0; i < actions_.size(); ++i) out.push_back({action_names_[i], "action", actions_[i]->health()});
+  const bool serving = serving_.load(std::memory_order_acquire);
+  for (std::size_t i = 0; i < sources_.size(); ++i)
+    out.push_back({source_names_[i], "source", serving ? sources_[i]->health() : Health::kConnecting});
+  for (std::size_t i = 0; i < actions_.size(); ++i)
+    out.push_back({action_names_[i], "action", serving ? actions_[i]->health() : Health::kConnecting});
   return out;
 }
 

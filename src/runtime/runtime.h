@@ -82,6 +82,10 @@ class Runtime {
   Counter* backpressure_ = nullptr;
 
   bool started_ = false;
+  // True once start() has started every action and source: until then components() asks no
+  // plugin for its health (the HTTP API may ask from its thread while start() still sets
+  // the plugins up), and reports them connecting.
+  std::atomic<bool> serving_{false};
   std::mutex export_mu_;
   std::mutex summary_mu_;
   std::condition_variable summary_cv_;
