@@ -60,13 +60,15 @@ Result<NatsConnectConfig> nats_connect_config(const Options& options) {
 }
 
 NatsCallbackHook* new_nats_callback_hook(void* owner) {
-  static std::mutex mu;
-  static std::vector<std::unique_ptr<NatsCallbackHook>> hooks;  // reachable: not a leak report
+  // Never destroyed, not even at exit: libnats threads may still call back through a hook
+  // while static destructors run. Reachable through these pointers, so no leak report.
+  static auto* mu = new std::mutex;
+  static auto* hooks = new std::vector<std::unique_ptr<NatsCallbackHook>>;
   auto hook = std::make_unique<NatsCallbackHook>();
   hook->owner = owner;
-  std::lock_guard lock(mu);
-  hooks.push_back(std::move(hook));
-  return hooks.back().get();
+  std::lock_guard lock(*mu);
+  hooks->push_back(std::move(hook));
+  return hooks->back().get();
 }
 
 void nats_lib_init() {
