@@ -1,5 +1,7 @@
 #include "connectors/modbus/modbus_write.h"
 
+#include "actions/action_metrics.h"
+
 #include <spdlog/spdlog.h>
 
 #include <limits>
@@ -115,20 +117,15 @@ Status ModbusWriteAction::start(ActionContext& ctx) {
   name_ = ctx.name;
   keys_ = ctx.keys;
   dead_letters_ = ctx.dead_letters;
-  metrics_ = ctx.metrics;
-  if (!metrics_) {
-    own_metrics_ = std::make_unique<Metrics>();
-    metrics_ = own_metrics_.get();
-  }
+  const PublishActionMetrics am = make_publish_action_metrics(ctx, own_metrics_);
+  metrics_ = am.metrics;
+  events_ = am.events;
+  written_ = am.published;
+  errors_ = am.errors;
+  dropped_ = am.dropped;
+  up_ = am.up;
   Metrics& m = *metrics_;
   const Metrics::Labels labels = {{"action", name_}};
-  events_ = &m.counter("edgeloop_action_events_total", "Events an action received.", labels);
-  written_ = &m.counter("edgeloop_action_published_total",
-                        "Messages an action delivered (QoS 1: acknowledged by the broker; QoS 0: written).", labels);
-  errors_ = &m.counter("edgeloop_action_errors_total",
-                       "Events an action could not handle (or rendered with an unknown field).", labels);
-  dropped_ = &m.counter("edgeloop_action_dropped_total",
-                        "Messages an action dropped because max_pending were already waiting for the broker.", labels);
   verified_ = &m.counter("edgeloop_modbus_readback_ok_total", "Modbus writes whose read-back matched.", labels);
   mismatches_ = &m.counter("edgeloop_modbus_readback_mismatch_total",
                            "Modbus writes whose read-back differed from what was written.", labels);
@@ -140,7 +137,6 @@ Status ModbusWriteAction::start(ActionContext& ctx) {
                                    "From the reading's receive to the device's answer: stage written (write "
                                    "acknowledged) or verified (read-back matched).",
                                    {{"action", name_}, {"stage", "verified"}});
-  up_ = &m.gauge("edgeloop_connector_up", "1 while the connector is connected to its peer, else 0.", {{"connector", name_}});
   value_.set_unknown_counter(errors_);
   value_buf_.reserve(64);
   {

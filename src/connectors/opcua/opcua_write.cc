@@ -1,5 +1,7 @@
 #include "connectors/opcua/opcua_write.h"
 
+#include "actions/action_metrics.h"
+
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -181,19 +183,14 @@ Status OpcuaWriteAction::start(ActionContext& ctx) {
   name_ = ctx.name;
   keys_ = ctx.keys;
   dead_letters_ = ctx.dead_letters;
-  Metrics* m = ctx.metrics;
-  if (!m) {
-    own_metrics_ = std::make_unique<Metrics>();
-    m = own_metrics_.get();
-  }
+  const PublishActionMetrics am = make_publish_action_metrics(ctx, own_metrics_);
+  Metrics* m = am.metrics;
+  events_ = am.events;
+  written_ = am.published;
+  errors_ = am.errors;
+  dropped_ = am.dropped;
+  up_ = am.up;
   const Metrics::Labels labels = {{"action", name_}};
-  events_ = &m->counter("edgeloop_action_events_total", "Events an action received.", labels);
-  written_ = &m->counter("edgeloop_action_published_total",
-                         "Messages an action delivered (QoS 1: acknowledged by the broker; QoS 0: written).", labels);
-  errors_ = &m->counter("edgeloop_action_errors_total",
-                        "Events an action could not handle (or rendered with an unknown field).", labels);
-  dropped_ = &m->counter("edgeloop_action_dropped_total",
-                         "Messages an action dropped because max_pending were already waiting for the broker.", labels);
   verified_ = &m->counter("edgeloop_opcua_readback_ok_total", "OPC UA writes whose read-back matched.", labels);
   mismatches_ = &m->counter("edgeloop_opcua_readback_mismatch_total",
                             "OPC UA writes whose read-back differed from what was written.", labels);
@@ -201,7 +198,6 @@ Status OpcuaWriteAction::start(ActionContext& ctx) {
                             "Sessions action.opcua_write opened (the first and every reconnect).", labels);
   latency_ = &m->histogram("edgeloop_opcua_write_latency_seconds",
                            "From the reading's receive to the server's good Write response.", labels);
-  up_ = &m->gauge("edgeloop_connector_up", "1 while the connector is connected to its peer, else 0.", {{"connector", name_}});
   value_.set_unknown_counter(errors_);
   value_buf_.reserve(64);
   {

@@ -3,7 +3,7 @@
 #include <mosquitto.h>
 #include <spdlog/spdlog.h>
 
-#include "connectors/mqtt/action_metrics.h"
+#include "actions/action_metrics.h"
 #include "connectors/sparkplug/topic.h"
 #include "core/clock.h"
 

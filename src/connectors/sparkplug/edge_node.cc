@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 
-#include "connectors/mqtt/action_metrics.h"
+#include "actions/action_metrics.h"
 #include "connectors/sparkplug/topic.h"
 #include "core/clock.h"
 

@@ -1,4 +1,4 @@
-#include "connectors/mqtt/action_metrics.h"
+#include "actions/action_metrics.h"
 
 namespace edgeloop {
 

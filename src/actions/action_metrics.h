@@ -1,5 +1,6 @@
-// The metrics every MQTT publishing action exports (action.mqtt_publish, action.sparkplug,
-// action.sparkplug_command), made in one place so their names and help texts stay the same.
+// The metrics every action that sends to a peer exports (action.mqtt_publish, action.sparkplug,
+// action.sparkplug_command, action.modbus_write, action.opcua_write), made in one place so that
+// their names and help texts stay the same.
 #pragma once
 
 #include <memory>
