@@ -296,6 +296,8 @@ TEST_F(OutboxEndToEnd, NatsStoppedUnderLoadThenStartedLosesNothingAndLocalAction
   const Seen seen = read_stream(&stored);
   EXPECT_EQ(stored, static_cast<uint64_t>(accepted));
   expect_ids_and_order(seen, 1, accepted);
+  // /metrics shows counters as of the last housekeeping tick: wait (bounded) for the last batch.
+  (void)wait_until([&] { return metric("edgeloop_outbox_accepted_total{outbox=\"up\"}") >= accepted; }, 5s);
   EXPECT_EQ(metric("edgeloop_outbox_accepted_total{outbox=\"up\"}"), accepted);
   // The outage was real, and meanwhile the local action went on for every event.
   EXPECT_GT(backlog_at_start, 1000);
@@ -424,6 +426,8 @@ TEST_F(OutboxEndToEnd, MqttUpstreamStoppedUnderLoadThenStartedLosesNothing) {
   const int64_t accepted = db_value(db(), "SELECT value FROM outbox_meta WHERE name='last_seq';");
   ASSERT_TRUE(wait_until([&] { return sub.count() >= static_cast<std::size_t>(accepted); }, 20s)) << sub.count();
   expect_ids_and_order(sub.seen(), 1, accepted);
+  // /metrics shows counters as of the last housekeeping tick: wait (bounded) for the last batch.
+  (void)wait_until([&] { return metric("edgeloop_outbox_accepted_total{outbox=\"up\"}") >= accepted; }, 5s);
   EXPECT_EQ(metric("edgeloop_outbox_accepted_total{outbox=\"up\"}"), accepted);
   EXPECT_GT(backlog_at_start, 500);
   EXPECT_GT(local_at_start, local_at_stop + 500);
