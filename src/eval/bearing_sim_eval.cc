@@ -374,10 +374,7 @@ Result<EvalResult> run_bearing_sim_eval(const EvalOptions& o, const Registry& re
       per_run.push_back(std::move(j));
     }
     report["per_run"] = std::move(per_run);
-    std::error_code ec;
-    const auto parent = std::filesystem::path(o.report_path).parent_path();
-    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-    EDGELOOP_TRY(write_file_atomic(o.report_path, report.dump(2) + "\n"));
+    EDGELOOP_TRY(write_report(o.report_path, report));
     res.text += "report: " + o.report_path + (o.plots ? " (plots in " + plots + "/)" : std::string()) + "\n";
   }
   res.summary_json =

@@ -38,13 +38,6 @@ namespace {
 
 // "<report without .json>_plots"; the plot of series "a/b.csv" is "a__b.svg" in it.
 
-Status write_report(const std::string& path, const nlohmann::json& report) {
-  std::error_code ec;
-  const auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  return write_file_atomic(path, report.dump(2) + "\n");
-}
-
 std::string replay_line(const ReplayStats& st) {
   char buf[256];
   std::snprintf(buf, sizeof buf,

@@ -458,10 +458,7 @@ Result<EvalResult> run_ims_eval(const EvalOptions& o, const Registry& registry) 
       per_test.push_back(std::move(jt));
     }
     report["per_test"] = std::move(per_test);
-    std::error_code ec;
-    const auto parent = std::filesystem::path(o.report_path).parent_path();
-    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-    EDGELOOP_TRY(write_file_atomic(o.report_path, report.dump(2) + "\n"));
+    EDGELOOP_TRY(write_report(o.report_path, report));
     res.text += "report: " + o.report_path + (o.plots ? " (plots in " + plots + "/)" : std::string()) + "\n";
   }
   res.summary_json =

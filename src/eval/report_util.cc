@@ -1,8 +1,10 @@
 #include "eval/report_util.h"
 
 #include <cstdio>
+#include <filesystem>
 
 #include "core/options.h"
+#include "eval/text_io.h"
 
 namespace edgeloop::eval {
 
@@ -23,6 +25,13 @@ std::string plot_file_name(const std::string& series) {
   for (char c : series) n += (c == '/' || c == '\\') ? std::string("__") : std::string(1, c);
   if (n.size() > 4 && n.substr(n.size() - 4) == ".csv") n.resize(n.size() - 4);
   return n + ".svg";
+}
+
+Status write_report(const std::string& path, const nlohmann::json& report) {
+  std::error_code ec;
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  return write_file_atomic(path, report.dump(2) + "\n");
 }
 
 const ConfigNode* step_option(const StepConfig& step, std::string_view key) {

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "config/app_config.h"
 #include "core/result.h"
 
@@ -17,6 +19,8 @@ std::string format_number(const char* printf_format, double v);
 std::string plots_dir_for(const std::string& report);
 // The SVG of series "a/b.csv" (or "a/b") is "a__b.svg" in the plots folder.
 std::string plot_file_name(const std::string& series);
+// Writes the JSON report (indented, atomically), creating its folder.
+Status write_report(const std::string& path, const nlohmann::json& report);
 // The option `key` of a step written as a map, or null.
 const ConfigNode* step_option(const StepConfig& step, std::string_view key);
 // The option `key` of a step as a duration ("2s", "10ms"); kNotFound when absent or written
