@@ -209,16 +209,30 @@ class OutboxEndToEnd : public ::testing::Test {
 
   std::size_t local_count() const { return client_.count(); }
 
-  // Waits until the outbox database is empty and the stream holds `last_seq` messages.
-  bool wait_drained(std::chrono::milliseconds timeout) {
+  // Waits until the outbox database is empty, `last_seq` has not moved for a second (readings
+  // still queued in the pipeline after the load stops can add events after the table first
+  // empties) and `delivered(last_seq)` holds.
+  template <class Delivered>
+  bool wait_settled(std::chrono::milliseconds timeout, Delivered delivered) {
+    int64_t previous = -1;
+    int stable = 0;
     return wait_until(
         [&] {
           const int64_t rows = db_value(db(), "SELECT count(*) FROM outbox;");
           const int64_t last = db_value(db(), "SELECT value FROM outbox_meta WHERE name='last_seq';");
-          auto state = nats_stream_state(nats_.url(), "EDGELOOP");
-          return rows == 0 && last > 0 && state.ok() && static_cast<int64_t>(state->messages) >= last;
+          stable = (last == previous) ? stable + 1 : 0;
+          previous = last;
+          return rows == 0 && last > 0 && stable >= 4 && delivered(last);
         },
-        timeout, 100ms);
+        timeout, 250ms);
+  }
+
+  // Waits until the outbox has settled and the stream holds `last_seq` messages.
+  bool wait_drained(std::chrono::milliseconds timeout) {
+    return wait_settled(timeout, [&](int64_t last) {
+      auto state = nats_stream_state(nats_.url(), "EDGELOOP");
+      return state.ok() && static_cast<int64_t>(state->messages) >= last;
+    });
   }
 
   Seen read_stream(uint64_t* stored) {
@@ -422,9 +436,9 @@ TEST_F(OutboxEndToEnd, MqttUpstreamStoppedUnderLoadThenStartedLosesNothing) {
   ASSERT_TRUE(upstream.start().ok()) << upstream.log();
   std::this_thread::sleep_for(1000ms);
   load.stop();
-  ASSERT_TRUE(wait_until([&] { return db_value(db(), "SELECT count(*) FROM outbox;") == 0; }, 60s)) << log();
+  ASSERT_TRUE(wait_settled(60s, [&](int64_t last) { return sub.count() >= static_cast<std::size_t>(last); }))
+      << sub.count() << "\n" << log();
   const int64_t accepted = db_value(db(), "SELECT value FROM outbox_meta WHERE name='last_seq';");
-  ASSERT_TRUE(wait_until([&] { return sub.count() >= static_cast<std::size_t>(accepted); }, 20s)) << sub.count();
   expect_ids_and_order(sub.seen(), 1, accepted);
   // /metrics shows counters as of the last housekeeping tick: wait (bounded) for the last batch.
   (void)wait_until([&] { return metric("edgeloop_outbox_accepted_total{outbox=\"up\"}") >= accepted; }, 5s);
