@@ -9,6 +9,8 @@ pkgs=(
   libspdlog-dev libfmt-dev libcpp-httplib-dev libssl-dev libsqlite3-dev sqlite3 zlib1g-dev
   libnats-dev nats-server libmodbus-dev libprotobuf-dev protobuf-compiler
   python3 python3-numpy python3-scipy libfftw3-dev curl procps
+  libopencv-dnn-dev libopencv-imgcodecs-dev libopencv-imgproc-dev libdnnl-dev libonnx-dev libxgboost-dev
+  chromium
 )
 missing=()
 for p in "${pkgs[@]}"; do

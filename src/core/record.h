@@ -41,9 +41,12 @@ class Schema {
 };
 
 // A block of samples (vibration) or a vector (features), shared read-only between stages.
+// An image or a sequence is a tensor: `shape` gives its dimensions, row-major, without a batch
+// dimension (an image [channels, height, width], a sequence [steps, features]); empty: 1-D.
 struct SampleBlock {
   double sample_rate_hz = 0;  // 0 for a feature vector
   std::vector<float> samples;
+  std::vector<int32_t> shape;
 };
 
 struct Record {
