@@ -116,7 +116,6 @@ Status ModbusWriteAction::start(ActionContext& ctx) {
   if (!ctx.keys) return make_error(Errc::kInvalidArgument, "action " + ctx.name + ": no key table");
   name_ = ctx.name;
   keys_ = ctx.keys;
-  dead_letters_ = ctx.dead_letters;
   const PublishActionMetrics am = make_publish_action_metrics(ctx, own_metrics_);
   metrics_ = am.metrics;
   events_ = am.events;
@@ -139,10 +138,12 @@ Status ModbusWriteAction::start(ActionContext& ctx) {
                                    {{"action", name_}, {"stage", "verified"}});
   value_.set_unknown_counter(errors_);
   value_buf_.reserve(64);
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = false;
-  }
+  failures_.reset(name_,
+                  "modbus://" + config_.link.host + ":" + std::to_string(config_.link.port) + "/" +
+                      std::to_string(config_.link.unit) + "/" + modbus::table_name(config_.table) + "/" +
+                      std::to_string(config_.address),
+                  errors_, ctx.dead_letters);
+  queue_.reset(config_.max_pending, dropped_);
   started_ = true;
   thread_ = std::thread([this] { run(); });
   return Status::Ok();
@@ -150,13 +151,7 @@ Status ModbusWriteAction::start(ActionContext& ctx) {
 
 void ModbusWriteAction::stop() {
   if (!started_) return;
-  std::size_t left = 0;
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-    left = queue_.size();
-  }
-  cv_.notify_all();
+  const std::size_t left = queue_.stop();
   if (thread_.joinable()) thread_.join();
   link_.close();
   if (up_) up_->set(0);
@@ -164,19 +159,9 @@ void ModbusWriteAction::stop() {
   started_ = false;
 }
 
-void ModbusWriteAction::fail(const std::string& reason, const std::string& detail) {
-  errors_->add();
-  if (error_logs_++ % 1000 == 0) spdlog::error("action {}: {} ({})", name_, detail, reason);
-  if (!dead_letters_) return;
-  DeadLetter d;
-  d.source = name_;
-  d.reason = reason;
-  d.topic = "modbus://" + config_.link.host + ":" + std::to_string(config_.link.port) + "/" +
-            std::to_string(config_.link.unit) + "/" + modbus::table_name(config_.table) + "/" +
-            std::to_string(config_.address);
-  d.payload = detail;
-  d.recv_ns = unix_now_ns();
-  dead_letters_->write(std::move(d));
+void ModbusWriteAction::set_health(Health h) {
+  health_ = h;
+  up_->set(h == Health::kConnected ? 1 : 0);
 }
 
 void ModbusWriteAction::on_event(const Event& e) {
@@ -193,32 +178,11 @@ void ModbusWriteAction::on_event(const Event& e) {
   }
   if (!st.ok()) {
     // Rare and not I/O: dead-lettering here is a bounded, non-blocking hand-off.
-    errors_->add();
-    if (dead_letters_) {
-      DeadLetter d;
-      d.source = name_;
-      d.reason = "bad_value";
-      d.topic = "modbus://" + config_.link.host + ":" + std::to_string(config_.link.port);
-      d.payload = "value '" + value_buf_ + "': " + st.error().message;
-      d.recv_ns = unix_now_ns();
-      dead_letters_->write(std::move(d));
-    }
+    failures_.report("bad_value", "value '" + value_buf_ + "': " + st.error().message,
+                     "modbus://" + config_.link.host + ":" + std::to_string(config_.link.port));
     return;
   }
-  {
-    std::lock_guard lock(mu_);
-    if (queue_.size() >= config_.max_pending) {
-      dropped_->add();
-      return;
-    }
-    queue_.push_back(job);
-  }
-  cv_.notify_one();
-}
-
-bool ModbusWriteAction::sleep_for(int64_t ns) {
-  std::unique_lock lock(mu_);
-  return !cv_.wait_for(lock, std::chrono::nanoseconds(ns), [this] { return stopping_; });
+  queue_.push(job);
 }
 
 bool ModbusWriteAction::perform(Job& job) {
@@ -231,7 +195,7 @@ bool ModbusWriteAction::perform(Job& job) {
   if (!s.ok()) {
     if (s.fail == Fail::kConnection && ++job.attempts < 3) return false;
     if (s.fail == Fail::kTimeout || s.fail == Fail::kBadResponse) link_.flush();
-    fail(s.reason(), what + ": " + s.message);
+    failures_.report(s.reason(), what + ": " + s.message);
     if (s.fail == Fail::kConnection) link_.close();
     return true;
   }
@@ -243,7 +207,7 @@ bool ModbusWriteAction::perform(Job& job) {
   if (!s.ok()) {
     if (s.fail == Fail::kTimeout || s.fail == Fail::kBadResponse) link_.flush();
     if (s.fail == Fail::kConnection) link_.close();
-    fail("readback_" + s.reason(), what + ": read-back failed: " + s.message);
+    failures_.report("readback_" + s.reason(), what + ": read-back failed: " + s.message);
     return true;
   }
   bool same = true;
@@ -255,7 +219,7 @@ bool ModbusWriteAction::perform(Job& job) {
   if (!same) {
     mismatches_->add();
     const double got = modbus::decode(back, config_.type, config_.order) * config_.scale + config_.offset;
-    fail("readback_mismatch", what + ": read back " + std::to_string(got));
+    failures_.report("readback_mismatch", what + ": read back " + std::to_string(got));
     return true;
   }
   verified_->add();
@@ -266,40 +230,30 @@ bool ModbusWriteAction::perform(Job& job) {
 void ModbusWriteAction::run() {
   int64_t backoff = config_.backoff_min_ns;
   while (true) {
-    Job job;
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (stopping_) return;
-      job = queue_.front();
+    std::optional<Job> job = queue_.wait_front(std::chrono::hours(1));
+    if (!job) {
+      if (queue_.stopping()) return;
+      continue;
     }
     if (!link_.connected()) {
       const IoStatus s = link_.connect();
       if (!s.ok()) {
-        health_ = Health::kDown;
-        up_->set(0);
-        if (error_logs_++ % 1000 == 0) spdlog::warn("action {}: connect to {}: {}", name_, link_.where(), s.message);
-        if (!sleep_for(backoff)) return;
+        set_health(Health::kDown);
+        failures_.warn("connect to " + link_.where() + ": " + s.message);
+        if (!queue_.sleep_for(std::chrono::nanoseconds(backoff))) return;
         backoff = std::min(backoff * 2, config_.backoff_max_ns);
         continue;
       }
       backoff = config_.backoff_min_ns;
-      health_ = Health::kConnected;
-      up_->set(1);
+      set_health(Health::kConnected);
     }
-    const bool done = perform(job);
-    if (!link_.connected()) {
-      health_ = Health::kDown;
-      up_->set(0);
-    }
-    std::lock_guard lock(mu_);
-    if (done) {
+    if (perform(*job)) {
       queue_.pop_front();
+      if (!link_.connected()) set_health(Health::kDown);
     } else {
-      queue_.front().attempts = job.attempts;  // kept in front: retried after the reconnect
+      queue_.replace_front(*job);  // kept in front: retried after the reconnect
       link_.close();
-      health_ = Health::kDown;
-      up_->set(0);
+      set_health(Health::kDown);
     }
   }
 }

@@ -7,14 +7,13 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
 #include "actions/template.h"
+#include "actions/write_failures.h"
+#include "actions/write_queue.h"
 #include "connectors/modbus/modbus_link.h"
 #include "connectors/modbus/modbus_types.h"
 #include "core/registry.h"
@@ -68,24 +67,19 @@ class ModbusWriteAction final : public Action {
   void run();
   // Writes (and reads back) one job; false when the connection broke and it should be retried.
   bool perform(Job& job);
-  void fail(const std::string& reason, const std::string& detail);
-  bool sleep_for(int64_t ns);  // false when stopping
+  void set_health(Health h);
 
   ModbusWriteConfig config_;
   EventTemplate value_;
   modbus::Link link_;
   std::string name_;
   KeyTable* keys_ = nullptr;
-  DeadLetterSink* dead_letters_ = nullptr;
   std::string value_buf_;  // dispatch thread
   std::atomic<Health> health_{Health::kConnecting};
   std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Job> queue_;  // guarded by mu_
-  bool stopping_ = false;  // guarded by mu_
+  WriteQueue<Job> queue_;
+  WriteFailures failures_;
   bool started_ = false;
-  uint64_t error_logs_ = 0;  // writer thread
   Counter* events_ = nullptr;
   Counter* written_ = nullptr;
   Counter* verified_ = nullptr;

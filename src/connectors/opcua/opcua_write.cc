@@ -182,7 +182,6 @@ Status OpcuaWriteAction::start(ActionContext& ctx) {
   if (!ctx.keys) return make_error(Errc::kInvalidArgument, "action " + ctx.name + ": no key table");
   name_ = ctx.name;
   keys_ = ctx.keys;
-  dead_letters_ = ctx.dead_letters;
   const PublishActionMetrics am = make_publish_action_metrics(ctx, own_metrics_);
   Metrics* m = am.metrics;
   events_ = am.events;
@@ -200,10 +199,8 @@ Status OpcuaWriteAction::start(ActionContext& ctx) {
                            "From the reading's receive to the server's good Write response.", labels);
   value_.set_unknown_counter(errors_);
   value_buf_.reserve(64);
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = false;
-  }
+  failures_.reset(name_, config_.client.endpoint + "#" + config_.node.to_string(), errors_, ctx.dead_letters);
+  queue_.reset(config_.max_pending, dropped_);
   stop_flag_ = false;
   started_ = true;
   thread_ = std::thread([this] { run(); });
@@ -212,14 +209,8 @@ Status OpcuaWriteAction::start(ActionContext& ctx) {
 
 void OpcuaWriteAction::stop() {
   if (!started_) return;
-  std::size_t left = 0;
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-    left = queue_.size();
-  }
   stop_flag_ = true;
-  cv_.notify_all();
+  const std::size_t left = queue_.stop();
   if (thread_.joinable()) thread_.join();
   set_health(Health::kDown);
   if (left > 0) spdlog::warn("action {}: stopped with {} write(s) not done", name_, left);
@@ -231,37 +222,11 @@ void OpcuaWriteAction::set_health(Health h) {
   if (up_) up_->set(h == Health::kConnected ? 1 : 0);
 }
 
-void OpcuaWriteAction::fail(const std::string& reason, const std::string& detail) {
-  errors_->add();
-  if (error_logs_++ % 1000 == 0) spdlog::error("action {}: {} ({})", name_, detail, reason);
-  if (!dead_letters_) return;
-  DeadLetter d;
-  d.source = name_;
-  d.reason = reason;
-  d.topic = config_.client.endpoint + "#" + config_.node.to_string();
-  d.payload = detail;
-  d.recv_ns = unix_now_ns();
-  dead_letters_->write(std::move(d));
-}
-
 void OpcuaWriteAction::on_event(const Event& e) {
   events_->add();
   value_buf_.clear();
   value_.render(e, *keys_, value_buf_);
-  {
-    std::lock_guard lock(mu_);
-    if (queue_.size() >= config_.max_pending) {
-      dropped_->add();
-      return;
-    }
-    queue_.push_back(Job{value_buf_, e.recv_ns, 0});
-  }
-  cv_.notify_one();
-}
-
-bool OpcuaWriteAction::sleep_for(int64_t ms) {
-  std::unique_lock lock(mu_);
-  return !cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stopping_; });
+  queue_.push(Job{value_buf_, e.recv_ns, 0});
 }
 
 OpcuaWriteAction::Outcome OpcuaWriteAction::perform(opcua::UaClient& client, Job& job) {
@@ -270,7 +235,7 @@ OpcuaWriteAction::Outcome OpcuaWriteAction::perform(opcua::UaClient& client, Job
   // session) are retried on a new session, up to 3 attempts per job.
   auto retry = [&](const char* reason, const std::string& message) {
     if (++job.attempts < 3) return Outcome::kRetry;
-    fail(reason, what + ": " + message);
+    failures_.report(reason, what + ": " + message);
     return Outcome::kDoneReconnect;
   };
   if (!type_) {
@@ -278,32 +243,32 @@ OpcuaWriteAction::Outcome OpcuaWriteAction::perform(opcua::UaClient& client, Job
     if (!dt.ok()) return retry("datatype_read_failed", dt.error().message);
     const opcua::DataValue& v = (*dt)[0];
     if (opcua::status_is_bad(v.status) || v.value.type != VariantType::kNodeId) {
-      fail("datatype_unavailable", what + ": DataType of the node: " +
+      failures_.report("datatype_unavailable", what + ": DataType of the node: " +
                                        (opcua::status_is_bad(v.status) ? opcua::status_name(v.status) : "not a NodeId"));
       return Outcome::kDone;
     }
     auto node_id = NodeId::parse(v.value.text);
     if (!node_id.ok()) {
-      fail("unsupported_datatype", what + ": " + node_id.error().message);
+      failures_.report("unsupported_datatype", what + ": " + node_id.error().message);
       return Outcome::kDone;
     }
     auto t = opcua::variant_type_for(*node_id);
     if (!t.ok()) {
-      fail("unsupported_datatype", what + ": " + t.error().message);
+      failures_.report("unsupported_datatype", what + ": " + t.error().message);
       return Outcome::kDone;
     }
     type_ = *t;
   }
   auto value = opcua::variant_from_text(*type_, job.text);
   if (!value.ok()) {
-    fail("bad_value", what + ": " + value.error().message);
+    failures_.report("bad_value", what + ": " + value.error().message);
     return Outcome::kDone;
   }
   auto st = client.write({{config_.node, *value}});
   if (!st.ok()) return retry("write_failed", st.error().message);
   const uint32_t code = (*st)[0];
   if (opcua::status_is_bad(code)) {
-    fail("write_" + opcua::status_name(code), what + ": " + opcua::status_name(code));
+    failures_.report("write_" + opcua::status_name(code), what + ": " + opcua::status_name(code));
     return Outcome::kDone;
   }
   written_->add();
@@ -311,13 +276,13 @@ OpcuaWriteAction::Outcome OpcuaWriteAction::perform(opcua::UaClient& client, Job
   if (!config_.readback) return Outcome::kDone;
   auto back = client.read({config_.node});
   if (!back.ok()) {
-    fail("readback_failed", what + ": read-back: " + back.error().message);
+    failures_.report("readback_failed", what + ": read-back: " + back.error().message);
     return Outcome::kDoneReconnect;  // the write itself went through: not repeated
   }
   const opcua::DataValue& dv = (*back)[0];
   if (opcua::status_is_bad(dv.status) || !opcua::same_value(*value, dv.value)) {
     mismatches_->add();
-    fail("readback_mismatch", what + ": read back " +
+    failures_.report("readback_mismatch", what + ": read back " +
                                   (opcua::status_is_bad(dv.status) ? opcua::status_name(dv.status) : dv.value.to_string()));
     return Outcome::kDone;
   }
@@ -335,10 +300,8 @@ void OpcuaWriteAction::run() {
       const Status st = client.connect();
       if (!st.ok()) {
         set_health(Health::kDown);
-        if (error_logs_++ % 100 == 0) {
-          spdlog::warn("action {}: connect to {}: {}", name_, config_.client.endpoint, st.error().message);
-        }
-        if (!sleep_for(backoff)) break;
+        failures_.warn("connect to " + config_.client.endpoint + ": " + st.error().message, 100);
+        if (!queue_.sleep_for(std::chrono::milliseconds(backoff))) break;
         backoff = std::min(backoff * 2, config_.reconnect_max_ms);
         continue;
       }
@@ -348,18 +311,11 @@ void OpcuaWriteAction::run() {
       set_health(Health::kConnected);
       last_request = std::chrono::steady_clock::now();
     }
-    Job job;
-    bool have = false;
-    {
-      std::unique_lock lock(mu_);
-      // Wake at least once a second to renew the channel token and keep the session alive.
-      cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_ || !queue_.empty(); });
-      if (stopping_) break;
-      if (!queue_.empty()) {
-        job = queue_.front();
-        have = true;
-      }
-    }
+    // Wake at least once a second to renew the channel token and keep the session alive.
+    std::optional<Job> next = queue_.wait_front(std::chrono::seconds(1));
+    if (!next && queue_.stopping()) break;
+    const bool have = next.has_value();
+    Job job = have ? *next : Job{};
     if (Status st = client.maintain(); !st.ok()) {
       spdlog::warn("action {}: renewing the secure channel: {}", name_, st.error().message);
       client.close();
@@ -376,13 +332,10 @@ void OpcuaWriteAction::run() {
     }
     last_request = now;
     const Outcome outcome = perform(client, job);
-    {
-      std::lock_guard lock(mu_);
-      if (outcome == Outcome::kRetry) {
-        queue_.front().attempts = job.attempts;  // kept in front: retried after the reconnect
-      } else {
-        queue_.pop_front();
-      }
+    if (outcome == Outcome::kRetry) {
+      queue_.replace_front(job);  // kept in front: retried after the reconnect
+    } else {
+      queue_.pop_front();
     }
     if (outcome != Outcome::kDone) client.close();
   }

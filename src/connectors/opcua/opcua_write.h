@@ -9,15 +9,14 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 
 #include "actions/template.h"
+#include "actions/write_failures.h"
+#include "actions/write_queue.h"
 #include "connectors/opcua/ua_client.h"
 #include "core/registry.h"
 
@@ -81,27 +80,21 @@ class OpcuaWriteAction final : public Action {
   // Writes (and reads back) one job. kRetry: the connection failed, keep the job for the next
   // session; kDoneReconnect: the job is finished but the session must be rebuilt.
   Outcome perform(opcua::UaClient& client, Job& job);
-  void fail(const std::string& reason, const std::string& detail);
-  bool sleep_for(int64_t ms);  // false when stopping
   void set_health(Health h);
 
   OpcuaWriteConfig config_;
   EventTemplate value_;
   std::string name_;
   KeyTable* keys_ = nullptr;
-  DeadLetterSink* dead_letters_ = nullptr;
   std::string value_buf_;  // dispatch thread
   std::optional<opcua::VariantType> type_;  // writer thread: the node's type, once known
   std::atomic<Health> health_{Health::kConnecting};
   std::atomic<uint64_t> connects_{0};
   std::atomic<bool> stop_flag_{false};
   std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Job> queue_;  // guarded by mu_
-  bool stopping_ = false;  // guarded by mu_
+  WriteQueue<Job> queue_;
+  WriteFailures failures_;
   bool started_ = false;
-  uint64_t error_logs_ = 0;  // writer thread
   Counter* events_ = nullptr;
   Counter* written_ = nullptr;
   Counter* errors_ = nullptr;
