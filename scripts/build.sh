@@ -17,6 +17,10 @@ case $flavour in
   *) echo "usage: $0 [release|asan|tsan|fuzz]" >&2; exit 2 ;;
 esac
 # A compiler cache, where the machine has one, makes rebuilds of other flavours and clones cheap.
-if command -v ccache >/dev/null; then args+=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+# Paths relative to the checkout, so that clones in other folders share the cache.
+if command -v ccache >/dev/null; then
+  args+=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  export CCACHE_BASEDIR="$PWD"
+fi
 cmake -S . -B "build/$flavour" -G Ninja "${args[@]}" >/dev/null
 ninja -C "build/$flavour" -j "$jobs"

@@ -2,7 +2,7 @@
 # Installs everything edgeloop needs to build, run and test on Debian 12. Idempotent.
 set -euo pipefail
 pkgs=(
-  build-essential cmake ninja-build pkg-config git clang lld libclang-rt-14-dev
+  build-essential cmake ninja-build pkg-config git clang lld libclang-rt-14-dev ccache
   libgtest-dev libgmock-dev libbenchmark-dev
   libmosquitto-dev mosquitto mosquitto-clients
   libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
