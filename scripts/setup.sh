@@ -34,7 +34,11 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
 fi
 root="$(cd "$(dirname "$0")/.." && pwd)"
-if [ ! -f "$root/tests/peers/node_modules/.package-lock.json" ] ||
-   [ "$root/tests/peers/package-lock.json" -nt "$root/tests/peers/node_modules/.package-lock.json" ]; then
-  (cd "$root/tests/peers" && npm ci --no-audit --no-fund --omit=optional --loglevel=error)
-fi
+# Also the dashboard's uPlot (web/, embedded into the binary at build time) and the
+# dashboard tests' playwright-core (tests/web/, driving Debian's chromium: no browser download).
+for dir in tests/peers web tests/web; do
+  if [ ! -f "$root/$dir/node_modules/.package-lock.json" ] ||
+     [ "$root/$dir/package-lock.json" -nt "$root/$dir/node_modules/.package-lock.json" ]; then
+    (cd "$root/$dir" && npm ci --no-audit --no-fund --omit=optional --loglevel=error)
+  fi
+done

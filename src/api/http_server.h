@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/auth.h"
 #include "api/health.h"
 #include "core/metrics.h"
 #include "core/options.h"
@@ -31,6 +32,13 @@ struct ApiOptions {
   bool enabled = true;
   int64_t read_timeout_ns = 5'000'000'000;
   int threads = 2;
+  // Auth: no tokens -> everything open. From `tokens:` and `token_file:` together.
+  std::vector<ApiToken> tokens;
+  bool metrics_public = false;  // /metrics and /healthz without a token
+  // HTTPS when both are set (PEM files, read at start()).
+  std::string tls_cert;
+  std::string tls_key;
+  int live_buffer = 1024;  // messages buffered per live (SSE) client; read by the live feed
 
   // The options of the `http:` config node.
   static const OptionTable& table();
@@ -54,10 +62,16 @@ class ApiServer {
   ApiServer& operator=(const ApiServer&) = delete;
 
   // Before start(). `path` is an httplib pattern (a regex: "/api/v1/keys/(.+)", matches in
-  // req.matches). /metrics, /healthz and /api/v1/components come first and cannot be replaced. After start()
-  // the route is ignored (a bug of the caller, counted in edgeloop_bugs_total).
-  void add_get(std::string path, Handler handler);
-  void add_post(std::string path, Handler handler);
+  // req.matches). /metrics, /healthz, /api/v1/components and /api/v1/whoami come first and
+  // cannot be replaced. After start() the route is ignored (a bug of the caller, counted in
+  // edgeloop_bugs_total). With tokens configured a caller whose role is below `need` gets
+  // 403, one without a known token 401; the handler reads the caller with caller_of(req).
+  void add_get(std::string path, Handler handler, Role need = Role::kRead);
+  void add_post(std::string path, Handler handler, Role need = Role::kOperate);
+  // A GET that needs no token even when tokens are configured: for what holds no data, such
+  // as the dashboard's page and scripts (a browser loads them before it knows a token).
+  // Its handler must not rely on caller_of().
+  void add_public_get(std::string path, Handler handler);
 
   // Binds and starts listening on its own thread; returns once it accepts connections, or
   // an error naming the address when the bind fails. Does nothing when disabled.
@@ -67,6 +81,7 @@ class ApiServer {
   void stop();
 
   int port() const { return port_; }  // the bound port after start (0 before, or disabled)
+  bool tls() const { return !options_.tls_cert.empty(); }
   const std::string& host() const { return options_.listen; }
   bool running() const { return running_.load(std::memory_order_acquire); }
   // For long-lived responses (SSE): true once stop() began.
@@ -77,18 +92,27 @@ class ApiServer {
     bool post = false;
     std::string path;
     Handler handler;
+    Role need = Role::kRead;
+    bool open = false;  // no token needed
   };
-  void add_route(bool post, std::string path, Handler handler);
+  void add_route(Route route);
+  // `handler` behind the token check for `need`; both compress as api/response_encoding.h says.
+  Handler guarded(Handler handler, Role need);
+  static Handler encoded(Handler handler);
+  Status make_server();
   Status configure_and_bind();
 
   ApiOptions options_;
   Metrics& metrics_;
   HealthFn health_;
+  TokenAuth auth_;
   std::vector<Route> routes_;
   Counter* responses_2xx_;
   Counter* responses_4xx_;
   Counter* responses_5xx_;
   Counter* late_routes_;
+  Counter* auth_denied_401_;
+  Counter* auth_denied_403_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   std::atomic<bool> running_{false};

@@ -23,12 +23,15 @@ pipelines:
   vibration:
     from: plant
     steps:
+      - live: {name: signals}     # the dashboard's plots (op.live): every field of the readings
       - window: {size: 20, hop: 5, field: vibration, aggregates: [mean, max]}
+      - live: {name: features}
       - rule: {name: bearing_vibration, when: "mean > 4.5", clear: "mean < 3.5", for: 2, severity: critical}
   temperature:
     from: plant
     steps:
       - window: {size: 10, hop: 10, field: temperature, aggregates: [mean]}
+      - live: {name: features}
       - rule: {name: overtemperature, when: "mean > 80", clear: "mean < 75", severity: warning}
 
 actions:
@@ -40,8 +43,9 @@ actions:
     type: log
     format: 'COMMAND -> plant/{key}/cmd {{"cmd":"reduce_speed","reason":"{rule}","vibration_mm_s":{mean}}}'
 
-http:
+http:                            # the dashboard: http://127.0.0.1:8080/
   port: ${EDGELOOP_HTTP_PORT:-8080}
+  threads: 8                     # each open dashboard page holds one for its live feed
 
 runtime:
   summary_interval: 5s

@@ -3,10 +3,15 @@
 #include <spdlog/spdlog.h>
 
 #include <ctime>
+#include <optional>
 
 #include "api/http_server.h"
+#include "api/live_routes.h"
+#include "api/web_assets.h"
+#include "config/yaml_loader.h"
 #include "connectors/mqtt/mqtt_client.h"
 #include "core/clock.h"
+#include "models/serving/model_routes.h"
 #include "runtime/runtime.h"
 #include "store/store_routes.h"
 
@@ -59,6 +64,16 @@ Status check_config(const AppConfig& config, const Registry& registry) {
   return Status::Ok();
 }
 
+ValidateFn config_validator(const Registry& registry) {
+  return [&registry](const std::string& yaml) -> Status {
+    YamlLoadOptions load;
+    load.env = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+    EDGELOOP_ASSIGN_OR_RETURN(ConfigNode root, load_yaml_string(yaml, kValidateDocumentName, load));
+    EDGELOOP_ASSIGN_OR_RETURN(AppConfig config, parse_app_config(root));
+    return check_config(config, registry);
+  };
+}
+
 Status serve(const AppConfig& config, const Registry& registry, const ServeOptions& options, const sigset_t& signals) {
   EDGELOOP_ASSIGN_OR_RETURN(auto rt, Runtime::build(config, registry));
   EDGELOOP_ASSIGN_OR_RETURN(ApiOptions api_opts, api_options(config, options));
@@ -71,13 +86,27 @@ Status serve(const AppConfig& config, const Registry& registry, const ServeOptio
       client->publish(topic.c_str(), json.data(), static_cast<int>(json.size()), 1, false);
     });
   }
+  // The live side (api/live_routes.h): op.live's readings, the alerts, the SSE feed. Made
+  // before the server, so that the server (whose feeds read it) stops first.
+  LiveHubOptions live_opts;
+  live_opts.client_buffer = static_cast<std::size_t>(api_opts.live_buffer);
+  LiveHub live(live_opts, runtime.metrics());
+  attach_live_hub(runtime, live);
   ApiServer api(api_opts, runtime.metrics(), [&runtime] { return health_of(runtime); });
+  register_live_routes(api, runtime, live, pipeline_thresholds(config));
+  register_pipeline_routes(api, runtime, config);
+  live.start();
   // The stores that op.store / action.store opened: GET /api/v1/readings and /api/v1/events.
   store::register_store_routes(api, store::Store::open_stores());
+  // The web dashboard at / (web/, embedded at build time).
+  register_dashboard_routes(api);
+  register_config_routes(api, config_validator(registry));
+  register_model_routes(api);
   EDGELOOP_TRY(api.start());
   EDGELOOP_TRY(runtime.start());
   if (api_opts.enabled) {
-    spdlog::info("edgeloop: metrics at http://{}:{}/metrics, health at /healthz", api.host(), api.port());
+    spdlog::info("edgeloop: dashboard at {}://{}:{}/ (metrics at /metrics, health at /healthz)",
+                 api.tls() ? "https" : "http", api.host(), api.port());
   }
   spdlog::info("edgeloop: {} sources, {} pipelines, {} actions, {}", config.sources.size(), config.pipelines.size(),
                config.actions.size(),
@@ -104,6 +133,7 @@ Status serve(const AppConfig& config, const Registry& registry, const ServeOptio
   }
   runtime.stop();
   if (dl_client) dl_client->stop();
+  live.stop();  // after the runtime's last events; closes the live feeds
   api.stop();
   spdlog::info("edgeloop: stopped; {}", runtime.summary_line());
   return Status::Ok();

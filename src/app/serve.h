@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdint>
 
+#include "api/config_routes.h"
 #include "config/app_config.h"
 #include "core/registry.h"
 
@@ -18,6 +19,11 @@ struct ServeOptions {
 
 // Builds everything the config names without starting it: `edgeloop check`.
 Status check_config(const AppConfig& config, const Registry& registry);
+
+// POST /api/v1/config/validate's check: the body as a config file named "<request>", then
+// check_config. ${VAR} takes only its `:-default` (not the server's environment: an error
+// message would echo a secret's value to the caller). `registry` must outlive it.
+ValidateFn config_validator(const Registry& registry);
 
 // `signals` must already be blocked in every thread.
 Status serve(const AppConfig& config, const Registry& registry, const ServeOptions& options, const sigset_t& signals);

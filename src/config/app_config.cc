@@ -34,13 +34,14 @@ std::string join_path(std::string_view parent, std::string_view child) {
   return s;
 }
 
-bool valid_name(std::string_view name) {
+bool valid_name(std::string_view name, bool dots = false) {
   if (name.empty()) return false;
   for (const char c : name) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+                    c == '-' || (dots && c == '.');
     if (!ok) return false;
   }
-  return true;
+  return dots ? name.front() != '.' && name.back() != '.' : true;
 }
 
 Status check_name(std::string_view name, const ConfigNode& value, std::string_view section) {
@@ -108,8 +109,9 @@ Result<StepConfig> parse_step(const ConfigNode& item, const std::string& path) {
                     (keys.empty() ? std::string() : " (" + keys + "; are the step's options indented under its name?)"));
   }
   const auto& [name, node] = item.entries().front();
-  if (!valid_name(name)) {
-    return fail(item.mark(), path, "invalid step name '" + name + "' (use letters, digits, '_' and '-')");
+  // Step types are plugin names, some of them dotted (model.onnx).
+  if (!valid_name(name, true)) {
+    return fail(item.mark(), path, "invalid step name '" + name + "' (use letters, digits, '_', '-' and '.')");
   }
   StepConfig s;
   s.name = name;

@@ -15,10 +15,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "core/options.h"
 #include "eval/cwru.h"
+#include "eval/cwru_classify.h"
 #include "eval/evaluation.h"
 #include "eval/report_util.h"
 #include "eval/svg_plot.h"
@@ -131,6 +133,14 @@ Result<EvalResult> run_cwru_eval(const EvalOptions& o, const Registry& registry)
   if (config.sources.empty()) return make_error(Errc::kInvalidConfig, config.file + ": the config has no source");
   EDGELOOP_ASSIGN_OR_RETURN(Settings set, read_settings(config));
   EDGELOOP_ASSIGN_OR_RETURN(CwruData data, load_cwru(o.data_dir, o.only));
+  // The classifier's features (--export-features) and its cross-load evaluation (--model).
+  std::string classify_text;
+  std::optional<CwruClassification> classified;
+  if (!o.export_features_path.empty()) EDGELOOP_TRY(export_cwru_features(data, o.export_features_path, &classify_text));
+  if (!o.model_path.empty()) {
+    EDGELOOP_ASSIGN_OR_RETURN(classified, classify_cwru(data, o.model_path));
+    classify_text += classified->text;
+  }
   const CwruBaseline& base = data.baseline;
   const double fs = base.sample_rate_hz;
   const std::size_t hop = set.hop;
@@ -279,6 +289,7 @@ Result<EvalResult> run_cwru_eval(const EvalOptions& o, const Registry& registry)
                 per_defect[static_cast<int>(BearingDefect::kBall)], balls.empty() ? "" : ": ", balls.c_str(), "");
   t += line;
 
+  t += classify_text;
   if (!o.report_path.empty()) {
     nlohmann::json report;
     report["dataset"] = "cwru";
@@ -377,13 +388,40 @@ Result<EvalResult> run_cwru_eval(const EvalOptions& o, const Registry& registry)
       per.push_back(std::move(j));
     }
     report["per_recording"] = std::move(per);
+    if (classified) {
+      nlohmann::json c = {{"model", o.model_path},
+                          {"accuracy", classified->accuracy},
+                          {"size_accuracy", classified->size_accuracy},
+                          {"recordings", nlohmann::json::array()}};
+      for (const auto& r : classified->recordings)
+        c["recordings"].push_back({{"recording", r.id},
+                                   {"load_hp", r.load_hp},
+                                   {"truth", r.truth},
+                                   {"predicted", r.predicted},
+                                   {"predicted_defect", cwru_label(r.predicted_defect)},
+                                   {"defect_right", r.predicted_defect == r.defect},
+                                   {"windows", r.windows},
+                                   {"vote_share", r.vote_share},
+                                   {"model", r.model},
+                                   {"fold_test_load", r.fold}});
+      c["confusion_defect"] = {{"classes", classified->by_defect.classes},
+                               {"truth_by_predicted", classified->by_defect.counts}};
+      c["confusion_class"] = {{"classes", classified->by_class.classes},
+                              {"truth_by_predicted", classified->by_class.counts}};
+      report["classification"] = std::move(c);
+    }
     EDGELOOP_TRY(write_report(o.report_path, report));
     res.text += "report: " + o.report_path + (o.plots ? " (plots in " + plots + "/)" : std::string()) + "\n";
   }
   res.summary_json =
       "{\"dataset\":\"cwru\",\"recordings\":" + std::to_string(data.recordings.size()) +
       ",\"detected\":" + std::to_string(detected) + ",\"healthy_windows\":" + std::to_string(healthy.windows) +
-      ",\"false_alarms\":" + std::to_string(false_alarms) + ",\"defects_named\":" + std::to_string(named) + "}";
+      ",\"false_alarms\":" + std::to_string(false_alarms) + ",\"defects_named\":" + std::to_string(named) +
+      (classified ? ",\"classified\":" + std::to_string(classified->recordings.size()) +
+                        ",\"accuracy\":" + format_number("%.4f", classified->accuracy) +
+                        ",\"size_accuracy\":" + format_number("%.4f", classified->size_accuracy)
+                  : std::string()) +
+      "}";
   return res;
 }
 

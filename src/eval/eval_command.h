@@ -1,4 +1,4 @@
-// The `edgeloop eval` subcommands (nab, skab, cwru, ims, bearing-sim), for the binary's main():
+// The `edgeloop eval` subcommands (nab, skab, cwru, ims, bearing-sim, cmapss, magnetic_tile), for the binary's main():
 //
 //   edgeloop::eval::EvalCommands eval_commands(app);   // before CLI11_PARSE
 //   CLI11_PARSE(app, argc, argv);
@@ -32,7 +32,7 @@ class EvalCommands {
     EvalOptions options;
   };
   CLI::App* eval_ = nullptr;
-  std::array<Sub, 5> subs_;
+  std::array<Sub, 7> subs_;
   bool no_plots_ = false;
 };
 

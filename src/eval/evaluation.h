@@ -18,6 +18,11 @@ struct EvalOptions {
   std::string only;         // keep the files whose name contains this (a slice)
   bool progress = false;    // a progress bar on stderr
   bool plots = true;        // with a report: one SVG per series
+  std::string model_path;            // cwru: a fault classifier (models/cwru_fault_xgb.json); empty: none
+  std::string export_features_path;  // cwru: write the classifier's feature rows here (CSV); empty: no
+  std::string test_path;             // cmapss: test_FD00x.txt
+  std::string rul_path;              // cmapss: RUL_FD00x.txt
+  std::string sidecar_path;          // cmapss: the model's sidecar; empty: next to the model
 };
 
 struct EvalResult {
@@ -41,6 +46,8 @@ Result<EvalResult> run_cwru_eval(const EvalOptions& options, const Registry& reg
 Result<EvalResult> run_ims_eval(const EvalOptions& options, const Registry& registry);
 // The simulator's physically modelled bearing faults (bearing_sim_eval.cc); data_dir unused.
 Result<EvalResult> run_bearing_sim_eval(const EvalOptions& options, const Registry& registry);
+// C-MAPSS remaining useful life (cmapss_eval.cc): a trained model on a test subset; data_dir unused.
+Result<EvalResult> run_cmapss_eval(const EvalOptions& options, const Registry& registry);
 
 // A progress bar on stderr, redrawn at most every 100 ms: "[#####.....]  45%  61k/137k rows".
 ReplayProgress stderr_progress(const std::string& label);

@@ -1,4 +1,5 @@
-// The models layer's plugins: `op.detect` (online anomaly detectors) and `op.health`.
+// The models layer's plugins: `op.detect` (online anomaly detectors), `op.health`, and the
+// trained-model runtimes `op.model.onnx` and `op.model.xgboost` (src/models/serving).
 #pragma once
 
 #include "core/registry.h"

@@ -296,7 +296,8 @@ TEST(ApiOptions, DefaultsAndValidation) {
   auto t = ApiOptions::from_node(typo, "http");
   ASSERT_FALSE(t.ok());
   EXPECT_EQ(t.error().message,
-            "edgeloop.yaml:8:3: http: unknown key 'prot' (expected one of: listen, port, enabled, read_timeout, threads)");
+            "edgeloop.yaml:8:3: http: unknown key 'prot' (expected one of: listen, port, enabled, read_timeout, threads, "
+            "tokens, token_file, metrics_public, tls, live_buffer)");
 }
 
 }  // namespace

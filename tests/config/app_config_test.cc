@@ -208,7 +208,7 @@ TEST(AppConfig, EachStepIsAMapWithOneKey) {
             "app.yaml:8:9: pipelines.t1.steps[0]: expected exactly one key, the step name, got 2 "
             "(window, size; are the step's options indented under its name?)");
   EXPECT_EQ(error_of(with_sources("pipelines:\n  t1:\n    from: a\n    steps:\n      - \"a b\": 1\n")),
-            "app.yaml:8:9: pipelines.t1.steps[0]: invalid step name 'a b' (use letters, digits, '_' and '-')");
+            "app.yaml:8:9: pipelines.t1.steps[0]: invalid step name 'a b' (use letters, digits, '_', '-' and '.')");
 }
 
 TEST(AppConfig, ActionsNeedTypeAndAKnownOn) {
