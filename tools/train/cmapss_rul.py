@@ -48,16 +48,19 @@ def pad_front(x):
     return np.concatenate([np.repeat(x[:1], WINDOW - len(x), axis=0), x], axis=0)
 
 
-def train_windows(engines):
+def train_windows(engines, first_end=None):
+    """Every window of every engine, ending at rows first_end..n (1-based; default: the first
+    full window). Windows that start before the first row repeat it at the front, as the test
+    engines shorter than the window are padded."""
+    first_end = WINDOW if first_end is None else first_end
     xs, ys = [], []
     for rows in engines.values():
         n = len(rows)
         rul = np.minimum(CAP, np.arange(n - 1, -1, -1, dtype=np.float32))
-        rows_p = pad_front(rows)
-        off = len(rows_p) - n
-        for end in range(WINDOW, len(rows_p) + 1):
-            xs.append(rows_p[end - WINDOW:end])
-            ys.append(rul[end - 1 - off])
+        rows_p = np.concatenate([np.repeat(rows[:1], WINDOW, axis=0), rows], axis=0)
+        for end in range(min(first_end, n), n + 1):
+            xs.append(rows_p[end:end + WINDOW])
+            ys.append(rul[end - 1])
     return np.stack(xs), np.array(ys, dtype=np.float32)
 
 
@@ -140,6 +143,7 @@ def train_gru(xtr, ytr, xva, yva, lo, hi, args):
 
 
 def main():
+    global WINDOW
     ap = argparse.ArgumentParser()
     here = os.path.dirname(os.path.abspath(__file__))
     ap.add_argument("--data", default=os.path.join(here, "../../../shared/data/cmapss"))
@@ -150,12 +154,19 @@ def main():
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--window", type=int, default=WINDOW, help="cycles per window (sidecar 'window')")
+    ap.add_argument("--first-end", type=int, default=None,
+                    help="train/validation windows end at rows first_end..n, front-padded (default: window)")
+    ap.add_argument("--xgb-depth", type=int, default=4)
+    ap.add_argument("--cv-folds", type=int, default=0,
+                    help="XGBoost: K-fold over all 100 training engines, then retrain on all (0: engines 81-100 validate)")
     ap.add_argument("--skip-gru", action="store_true")
     ap.add_argument("--skip-xgb", action="store_true")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads; 1 measured faster than 2 on the shared 2-core machine")
     args = ap.parse_args()
 
+    WINDOW = args.window
     import torch
     torch.set_num_threads(args.threads)
     random.seed(SEED)
@@ -168,8 +179,8 @@ def main():
     va = {u: r for u, r in train.items() if u in VAL_ENGINES}
     all_rows = np.concatenate(list(tr.values()))
     lo, hi = all_rows.min(axis=0), all_rows.max(axis=0)
-    xtr, ytr = train_windows(tr)
-    xva, yva = train_windows(va)
+    xtr, ytr = train_windows(tr, args.first_end)
+    xva, yva = train_windows(va, args.first_end)
     units, xte = last_windows(test)
     assert units == list(range(1, len(true_rul) + 1))
     print(f"train windows {len(xtr)} val windows {len(xva)} test engines {len(units)}")
@@ -217,27 +228,53 @@ def main():
         import xgboost as xgb
         t0 = time.time()
         ftr, fva, fte = window_features(xtr), window_features(xva), window_features(xte)
-        reg = xgb.XGBRegressor(n_estimators=600, max_depth=4, learning_rate=0.03, subsample=0.8,
-                               colsample_bytree=0.8, min_child_weight=5, random_state=SEED, n_jobs=2,
-                               tree_method="hist", early_stopping_rounds=50)
-        reg.fit(ftr, ytr, eval_set=[(fva, yva)], verbose=False)
+        params = dict(max_depth=args.xgb_depth, learning_rate=0.03, subsample=0.8, colsample_bytree=0.8,
+                      min_child_weight=5, random_state=SEED, n_jobs=2, tree_method="hist")
+        if args.cv_folds > 1:
+            # K-fold over all training engines: the out-of-fold RMSE chooses the configuration and
+            # the number of trees (mean of the folds' best iterations); the saved model is then
+            # trained on every engine with that many trees.
+            order = np.random.RandomState(SEED).permutation(sorted(train))
+            folds = np.array_split(order, args.cv_folds)
+            oof_p, oof_y, iters = [], [], []
+            for fold in folds:
+                held = set(int(u) for u in fold)
+                xa, ya = train_windows({u: r for u, r in train.items() if u not in held}, args.first_end)
+                xb, yb = train_windows({u: r for u, r in train.items() if u in held}, args.first_end)
+                r = xgb.XGBRegressor(n_estimators=1500, early_stopping_rounds=50, **params)
+                r.fit(window_features(xa), ya, eval_set=[(window_features(xb), yb)], verbose=False)
+                oof_p.append(r.predict(window_features(xb)))
+                oof_y.append(yb)
+                iters.append(int(r.best_iteration) + 1)
+            pva, yva = np.concatenate(oof_p), np.concatenate(oof_y)
+            rounds = int(round(float(np.mean(iters))))
+            print(f"xgb cv folds {args.cv_folds} best iterations {iters} -> {rounds} trees, cv rmse {rmse(pva, yva):.3f}")
+            xall, yall = train_windows(train, args.first_end)
+            reg = xgb.XGBRegressor(n_estimators=rounds, **params)
+            reg.fit(window_features(xall), yall, verbose=False)
+            best_iteration = rounds - 1
+        else:
+            reg = xgb.XGBRegressor(n_estimators=1500, early_stopping_rounds=50, **params)
+            reg.fit(ftr, ytr, eval_set=[(fva, yva)], verbose=False)
+            best_iteration = int(reg.best_iteration)
+            pva = reg.predict(fva)
         secs = time.time() - t0
-        pva = reg.predict(fva)
         pte = reg.predict(fte).astype(np.float64)
         path = os.path.join(args.out, "cmapss_fd001_xgb.json")
         # Keep only the trees up to the best iteration: the C++ side runs every tree in the file.
-        reg.get_booster()[: reg.best_iteration + 1].save_model(path)
+        reg.get_booster()[: best_iteration + 1].save_model(path)
         bst = xgb.Booster()
         bst.load_model(path)
         p2 = bst.predict(xgb.DMatrix(fte))
         assert np.allclose(p2, pte, atol=1e-4), "saved model differs"
         figures = {
-            "val_rmse": round(rmse(pva, yva), 4), "best_iteration": int(reg.best_iteration),
+            "val_rmse": round(rmse(pva, yva), 4), "best_iteration": best_iteration, "cv_folds": args.cv_folds,
             "test_rmse": round(rmse(pte, true_rul), 4), "test_phm08": round(phm08(pte, true_rul), 2),
             "first10_rmse": round(rmse(pte[:10], true_rul[:10]), 6),
             "first10_phm08": round(phm08(pte[:10], true_rul[:10]), 6),
-            "trees": int(reg.best_iteration + 1), "file_bytes": os.path.getsize(path),
-            "train_seconds": round(secs, 1),
+            "trees": best_iteration + 1, "file_bytes": os.path.getsize(path),
+            "train_seconds": round(secs, 1), "first_end": args.first_end or WINDOW,
+            "depth": args.xgb_depth,
         }
         sidecar = {
             "model": "cmapss_fd001_xgb.json", "kind": "window_features", "dataset": "cmapss",
@@ -246,7 +283,7 @@ def main():
             "features": ["last", "mean", "slope"],
             "features_note": "raw (unscaled) values; feature vector = lasts of every sensor, then means, then "
                              "least-squares slopes per cycle over the window (t = 0..window-1)",
-            "num_features": int(ftr.shape[1]), "iteration_limit": int(reg.best_iteration + 1),
+            "num_features": int(ftr.shape[1]), "iteration_limit": best_iteration + 1,
             "padding": "engines shorter than the window: repeat the first row at the front",
             "output": "predicted RUL in cycles", "seed": SEED, "figures": figures,
             "first10_pred": [round(float(v), 6) for v in pte[:10]],

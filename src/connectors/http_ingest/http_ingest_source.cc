@@ -2,12 +2,9 @@
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
@@ -16,9 +13,7 @@ namespace edgeloop {
 
 namespace {
 
-constexpr time_t kKeepAliveTimeoutS = 1;
 constexpr int64_t kDegradedAfterBusyNs = 10 * kNsPerSec;
-constexpr int64_t kRebindMinNs = 100 * kNsPerMs;
 // The response codes counted in edgeloop_http_ingest_requests_total{code}; others are "other".
 constexpr const char* kCodes[] = {"200", "400", "401", "404", "413", "415", "503", "other"};
 constexpr std::size_t kCodeCount = sizeof(kCodes) / sizeof(kCodes[0]);
@@ -28,16 +23,6 @@ std::size_t code_index(int status) {
   for (std::size_t i = 0; i + 1 < kCodeCount; ++i)
     if (s == kCodes[i]) return i;
   return kCodeCount - 1;
-}
-
-// The route is an httplib regex: the configured path is matched literally.
-std::string regex_escape(const std::string& path) {
-  std::string out;
-  for (char c : path) {
-    if (std::strchr(".^$|()[]{}*+?\\", c) != nullptr) out += '\\';
-    out += c;
-  }
-  return out;
 }
 
 std::string lower(std::string s) {
@@ -61,17 +46,8 @@ bool same_secret(std::string_view given, std::string_view secret) {
   return diff == 0;
 }
 
-void json_response(httplib::Response& res, int status, const nlohmann::ordered_json& body) {
-  res.status = status;
-  try {
-    res.set_content(body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n", "application/json");
-  } catch (const std::exception&) {
-    res.set_content("{\"error\":\"response could not be rendered\"}\n", "application/json");
-  }
-}
-
 void error_response(httplib::Response& res, int status, const std::string& message) {
-  json_response(res, status, nlohmann::ordered_json{{"error", message}});
+  intake_json_response(res, status, nlohmann::ordered_json{{"error", message}});
 }
 
 }  // namespace
@@ -165,7 +141,34 @@ Result<HttpIngestConfig> http_ingest_config(const Options& options) {
 
 HttpIngestSource::HttpIngestSource(HttpIngestConfig config, KeyTemplate key,
                                    std::vector<std::unique_ptr<IngestDecoder>> workers)
-    : config_(std::move(config)), key_(std::move(key)), workers_(std::move(workers)) {}
+    : config_(std::move(config)), key_(std::move(key)), workers_(std::move(workers)) {
+  HttpIntakeConfig c;
+  c.listen = config_.listen;
+  c.port = config_.port;
+  c.path = config_.path;
+  c.cert_file = config_.cert_file;
+  c.key_file = config_.key_file;
+  c.read_timeout_ns = config_.read_timeout_ns;
+  c.max_body = config_.max_body;
+  c.threads = config_.threads;
+  c.queue_records = config_.queue_records;
+  c.backpressure_timeout_ns = config_.backpressure_timeout_ns;
+  c.rebind_max_ns = config_.rebind_max_ns;
+  HttpIntakeCallbacks cb;
+  cb.handle = [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); };
+  cb.push = [this](std::vector<Record>& batch) {
+    for (Record& r : batch) output_->push(std::move(r));
+    counters_->records->add(batch.size());
+  };
+  cb.on_response = [this](const httplib::Request&, const httplib::Response& res) {
+    counters_->responses[code_index(res.status)]->add();
+  };
+  cb.on_listening = [this](int port) {
+    spdlog::info("source {}: listening on {}://{}:{}{}", name_, config_.cert_file.empty() ? "http" : "https",
+                 config_.listen, port, config_.path);
+  };
+  intake_ = std::make_unique<HttpIntake>(std::move(c), std::move(cb));
+}
 
 HttpIngestSource::~HttpIngestSource() { stop(); }
 
@@ -233,161 +236,21 @@ Status HttpIngestSource::start(SourceContext& ctx) {
                             {{"connector", name_}});
   for (auto& w : workers_) {
     w->bind(*ctx.keys, index_, config_.path);
-    idle_workers_.push_back(w.get());
+    idle_workers_.add(w.get());
   }
-  {
-    std::lock_guard lock(queue_mu_);
-    stopping_ = false;
-    pusher_stop_ = false;
-  }
-  server_stop_.store(false);
-  server_done_.store(false);
-  health_.store(Health::kConnecting);
   started_ = true;
-  pusher_ = std::thread([this] { pusher_loop(); });
-  server_thread_ = std::thread([this] { server_loop(); });
-  // Wait (bounded) for the first bind, so that port() is known when start() returns.
-  const int64_t deadline = mono_now_ns() + 5 * kNsPerSec;
-  while (health_.load() == Health::kConnecting && mono_now_ns() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  intake_->start(name_, counters_->up);
   return Status::Ok();
-}
-
-std::unique_ptr<httplib::Server> HttpIngestSource::make_server(std::string& error) {
-  std::unique_ptr<httplib::Server> server;
-  if (!config_.cert_file.empty()) {
-    auto ssl = std::make_unique<httplib::SSLServer>(config_.cert_file.c_str(), config_.key_file.c_str());
-    if (!ssl->is_valid()) {
-      error = "cannot load cert_file " + config_.cert_file + " / key_file " + config_.key_file;
-      return nullptr;
-    }
-    server = std::move(ssl);
-  } else {
-    server = std::make_unique<httplib::Server>();
-  }
-  httplib::Server& s = *server;
-  const int64_t rt = config_.read_timeout_ns;
-  s.set_read_timeout(static_cast<time_t>(rt / kNsPerSec), static_cast<time_t>((rt % kNsPerSec) / 1000));
-  s.set_keep_alive_timeout(kKeepAliveTimeoutS);
-  // Without it a response written in two segments waits for the client's delayed ACK (~40 ms).
-  s.set_tcp_nodelay(true);
-  s.set_payload_max_length(static_cast<std::size_t>(config_.max_body));
-  // No SO_REUSEPORT (httplib's default): a second server must not silently share the port.
-  s.set_socket_options([](socket_t sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-  });
-  const auto threads = static_cast<std::size_t>(config_.threads);
-  s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    error_response(res, 500, "internal error");
-  });
-  s.set_logger([this](const httplib::Request&, const httplib::Response& res) {
-    counters_->responses[code_index(res.status)]->add();
-  });
-  s.Post(regex_escape(config_.path), [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); });
-  errno = 0;
-  int bound = -1;
-  if (config_.port == 0) {
-    bound = s.bind_to_any_port(config_.listen);
-  } else if (s.bind_to_port(config_.listen, config_.port)) {
-    bound = config_.port;
-  }
-  if (bound <= 0) {
-    const int err = errno;
-    error = "cannot listen on " + config_.listen + ":" + std::to_string(config_.port);
-    if (err != 0) error += std::string(": ") + std::strerror(err);
-    return nullptr;
-  }
-  port_.store(bound, std::memory_order_release);
-  return server;
-}
-
-void HttpIngestSource::server_loop() {
-  int64_t backoff = kRebindMinNs;
-  while (!server_stop_.load()) {
-    std::string error;
-    std::unique_ptr<httplib::Server> s;
-    try {
-      s = make_server(error);
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
-    if (s) {
-      {
-        std::lock_guard lock(server_mu_);
-        if (server_stop_.load()) break;
-        server_ = std::move(s);
-      }
-      backoff = kRebindMinNs;
-      counters_->up->set(1);
-      health_.store(Health::kConnected);
-      spdlog::info("source {}: listening on {}://{}:{}{}", name_, config_.cert_file.empty() ? "http" : "https",
-                   config_.listen, port(), config_.path);
-      try {
-        server_->listen_after_bind();
-      } catch (...) {
-        // The accept loop ended; below it is started again unless stopping.
-      }
-      {
-        std::lock_guard lock(server_mu_);
-        s = std::move(server_);
-      }
-      s.reset();
-      counters_->up->set(0);
-      if (server_stop_.load()) break;
-      error = "the accept loop ended";
-    }
-    health_.store(Health::kDown);
-    counters_->up->set(0);
-    spdlog::warn("source {}: {}; retrying in {} ms", name_, error, backoff / kNsPerMs);
-    std::unique_lock lock(server_mu_);
-    server_cv_.wait_for(lock, std::chrono::nanoseconds(backoff), [this] { return server_stop_.load(); });
-    backoff = std::min(backoff * 2, config_.rebind_max_ns);
-  }
-  server_done_.store(true);
 }
 
 void HttpIngestSource::stop() {
   if (!started_) return;
   started_ = false;
-  {
-    std::lock_guard lock(queue_mu_);
-    stopping_ = true;  // requests waiting for room answer 503
-  }
-  room_cv_.notify_all();
-  {
-    std::lock_guard lock(server_mu_);
-    server_stop_.store(true);
-  }
-  server_cv_.notify_all();
-  // httplib's stop() acts only once its accept loop runs: repeat until the loop is over.
-  while (!server_done_.load()) {
-    {
-      std::lock_guard lock(server_mu_);
-      if (server_) {
-        try {
-          server_->stop();
-        } catch (...) {
-        }
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  if (server_thread_.joinable()) server_thread_.join();
-  {
-    std::lock_guard lock(queue_mu_);
-    pusher_stop_ = true;  // after what the queue holds: those batches were answered 200
-  }
-  work_cv_.notify_all();
-  if (pusher_.joinable()) pusher_.join();
-  health_.store(Health::kDown);
-  if (counters_) counters_->up->set(0);
+  intake_->stop();
 }
 
 Health HttpIngestSource::health() const {
-  const Health h = health_.load();
+  const Health h = intake_->health();
   if (h == Health::kConnected) {
     const int64_t busy = last_busy_ns_.load(std::memory_order_relaxed);
     if (busy != 0 && mono_now_ns() - busy < kDegradedAfterBusyNs) return Health::kDegraded;
@@ -404,51 +267,6 @@ bool HttpIngestSource::authorized(const httplib::Request& req) const {
   bool ok = false;
   for (const auto& t : config_.tokens) ok = same_secret(token, t) || ok;  // no early exit
   return ok;
-}
-
-IngestDecoder* HttpIngestSource::checkout() {
-  std::unique_lock lock(workers_mu_);
-  workers_cv_.wait(lock, [this] { return !idle_workers_.empty(); });
-  IngestDecoder* w = idle_workers_.back();
-  idle_workers_.pop_back();
-  return w;
-}
-
-void HttpIngestSource::checkin(IngestDecoder* worker) {
-  {
-    std::lock_guard lock(workers_mu_);
-    idle_workers_.push_back(worker);
-  }
-  workers_cv_.notify_one();
-}
-
-bool HttpIngestSource::enqueue(std::vector<Record>& batch) {
-  const std::size_t n = batch.size();
-  std::unique_lock lock(queue_mu_);
-  auto room = [&] { return stopping_ || queued_records_ == 0 || queued_records_ + n <= config_.queue_records; };
-  if (!room_cv_.wait_for(lock, std::chrono::nanoseconds(config_.backpressure_timeout_ns), room) || stopping_) return false;
-  queue_.push_back(std::move(batch));
-  queued_records_ += n;
-  lock.unlock();
-  work_cv_.notify_one();
-  return true;
-}
-
-void HttpIngestSource::pusher_loop() {
-  std::unique_lock lock(queue_mu_);
-  while (true) {
-    work_cv_.wait(lock, [this] { return pusher_stop_ || !queue_.empty(); });
-    if (queue_.empty()) break;  // stopping, and everything answered 200 went out
-    std::vector<Record> batch = std::move(queue_.front());
-    queue_.pop_front();
-    lock.unlock();
-    // The router may wait here (back-pressure); the queue fills and requests see it.
-    for (Record& r : batch) output_->push(std::move(r));
-    counters_->records->add(batch.size());
-    lock.lock();
-    queued_records_ -= batch.size();
-    room_cv_.notify_all();
-  }
 }
 
 void HttpIngestSource::dead_letter(const IngestError& e, int64_t recv_ns) {
@@ -484,14 +302,14 @@ void HttpIngestSource::handle(const httplib::Request& req, httplib::Response& re
   if (trimmed(req.body).empty()) return error_response(res, 400, "the body is empty");
 
   DecodedBatch batch;
-  IngestDecoder* worker = checkout();
+  IngestDecoder* worker = idle_workers_.checkout();
   worker->decode(req.body, format, recv_ns, batch);
-  checkin(worker);
+  idle_workers_.checkin(worker);
 
   const std::size_t rejected = batch.errors.size();
   const std::size_t accepted = batch.items - rejected;
   const std::size_t records = batch.records.size();
-  if (records > 0 && !enqueue(batch.records)) {
+  if (records > 0 && !intake_->enqueue(batch.records)) {
     last_busy_ns_.store(mono_now_ns(), std::memory_order_relaxed);
     res.set_header("Retry-After", "1");
     return error_response(res, 503, "the pipeline is busy: nothing of this batch was taken; retry later");
@@ -509,7 +327,7 @@ void HttpIngestSource::handle(const httplib::Request& req, httplib::Response& re
   }
   nlohmann::ordered_json body = {{"accepted", accepted}, {"rejected", rejected}, {"records", records}};
   if (!errors.empty()) body["errors"] = std::move(errors);
-  json_response(res, accepted == 0 && rejected > 0 ? 400 : 200, body);
+  intake_json_response(res, accepted == 0 && rejected > 0 ? 400 : 200, body);
 }
 
 }  // namespace edgeloop

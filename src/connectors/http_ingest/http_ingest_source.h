@@ -10,23 +10,15 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "connectors/http_ingest/ingest_decoder.h"
+#include "connectors/http_intake/http_intake.h"
+#include "connectors/http_intake/worker_pool.h"
 #include "core/registry.h"
-
-namespace httplib {
-class Server;
-struct Request;
-struct Response;
-}  // namespace httplib
 
 namespace edgeloop {
 
@@ -67,7 +59,7 @@ class HttpIngestSource final : public Source {
   // last 10 s), down (the address cannot be bound).
   Health health() const override;
 
-  int port() const { return port_.load(std::memory_order_acquire); }
+  int port() const { return intake_->port(); }
   const HttpIngestConfig& config() const { return config_; }
 
  private:
@@ -76,13 +68,6 @@ class HttpIngestSource final : public Source {
 
   void handle(const httplib::Request& req, httplib::Response& res);
   bool authorized(const httplib::Request& req) const;
-  IngestDecoder* checkout();
-  void checkin(IngestDecoder* worker);
-  // Waits up to backpressure_timeout for room for `batch`; false: no room (or stopping).
-  bool enqueue(std::vector<Record>& batch);
-  void pusher_loop();
-  void server_loop();
-  std::unique_ptr<httplib::Server> make_server(std::string& error);
   void dead_letter(const IngestError& e, int64_t recv_ns);
 
   HttpIngestConfig config_;
@@ -96,26 +81,10 @@ class HttpIngestSource final : public Source {
   std::unique_ptr<Metrics> own_metrics_;
   std::unique_ptr<Counters> counters_;
 
-  std::mutex workers_mu_;
-  std::condition_variable workers_cv_;
-  std::vector<IngestDecoder*> idle_workers_;  // guarded by workers_mu_
+  WorkerPool<IngestDecoder> idle_workers_;
 
-  std::mutex queue_mu_;
-  std::condition_variable room_cv_, work_cv_;
-  std::deque<std::vector<Record>> queue_;  // guarded by queue_mu_
-  std::size_t queued_records_ = 0;         // guarded by queue_mu_ (includes the batch being pushed)
-  bool stopping_ = false;                  // guarded by queue_mu_
-  bool pusher_stop_ = false;               // guarded by queue_mu_
-
-  std::mutex server_mu_;
-  std::condition_variable server_cv_;
-  std::unique_ptr<httplib::Server> server_;  // guarded by server_mu_
-  std::atomic<bool> server_stop_{false};
-  std::atomic<bool> server_done_{false};
-
-  std::thread pusher_, server_thread_;
-  std::atomic<int> port_{0};
-  std::atomic<Health> health_{Health::kConnecting};
+  // The server, the bounded queue of batches and the pusher thread (set up by start()).
+  std::unique_ptr<HttpIntake> intake_;
   std::atomic<int64_t> last_busy_ns_{0};
   bool started_ = false;
 };

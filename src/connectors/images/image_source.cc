@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -48,20 +47,6 @@ std::string describe_bytes(std::string_view bytes) {
     s += kHex[b & 15];
   }
   return s;
-}
-
-std::string regex_escape(const std::string& path) {
-  std::string out;
-  for (char c : path) {
-    if (std::strchr(".^$|()[]{}*+?\\", c) != nullptr) out += '\\';
-    out += c;
-  }
-  return out;
-}
-
-void json_response(httplib::Response& res, int status, const nlohmann::ordered_json& body) {
-  res.status = status;
-  res.set_content(body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n", "application/json");
 }
 
 int64_t mtime_ns(const struct stat& st) { return int64_t{st.st_mtim.tv_sec} * kNsPerSec + st.st_mtim.tv_nsec; }
@@ -247,10 +232,43 @@ Result<std::unique_ptr<ImageSource>> ImageSource::create(ImageSourceConfig confi
   if (s->config_.mode == ImageMode::kFolder && s->config_.folder.empty()) {
     return make_error(Errc::kInvalidArgument, "source.images (folder) needs a folder");
   }
-  if (s->config_.mode == ImageMode::kHttp && s->config_.threads < 1) {
-    return make_error(Errc::kInvalidArgument, "source.images (http) needs at least one thread");
+  if (s->config_.mode == ImageMode::kHttp) {
+    if (s->config_.threads < 1) return make_error(Errc::kInvalidArgument, "source.images (http) needs at least one thread");
+    s->make_intake();
   }
   return s;
+}
+
+void ImageSource::make_intake() {
+  HttpIntakeConfig c;
+  c.listen = config_.listen;
+  c.port = config_.port;
+  c.path = config_.path;
+  c.route_suffix = "/([^/].*)";  // the key
+  c.read_timeout_ns = 5 * kNsPerSec;
+  c.max_body = config_.preprocess.max_bytes;
+  c.threads = config_.threads;
+  c.queue_records = config_.queue;
+  c.backpressure_timeout_ns = config_.backpressure_timeout_ns;
+  c.rebind_max_ns = 30 * kNsPerSec;
+  HttpIntakeCallbacks cb;
+  cb.handle = [this](const httplib::Request& req, httplib::Response& res) { handle_post(req, res); };
+  cb.push = [this](std::vector<Record>& batch) {
+    for (Record& r : batch) deliver(std::move(r));  // the router may wait here (back-pressure)
+  };
+  // httplib refuses a body over max_bytes (413) before the handler runs: count it here.
+  cb.on_response = [this](const httplib::Request& req, const httplib::Response& res) {
+    if (res.status != 413) return;
+    counters_->messages->add();
+    reject(kTooLarge,
+           "the image has " + req.get_header_value("Content-Length") + " bytes, more than max_bytes (" +
+               std::to_string(config_.preprocess.max_bytes) + ")",
+           req.path, {}, unix_now_ns());
+  };
+  cb.on_listening = [this](int port) {
+    spdlog::info("source {}: images taken at http://{}:{}{}/<key>", name_, config_.listen, port, config_.path);
+  };
+  intake_ = std::make_unique<HttpIntake>(std::move(c), std::move(cb));
 }
 
 Status ImageSource::start(SourceContext& ctx) {
@@ -300,20 +318,9 @@ Status ImageSource::start(SourceContext& ctx) {
     case ImageMode::kHttp: {
       for (int i = 0; i < config_.threads; ++i) {
         workers_.push_back(std::make_unique<ImagePreprocessor>(config_.preprocess));
-        idle_.push_back(workers_.back().get());
+        idle_.add(workers_.back().get());
       }
-      {
-        std::lock_guard lock(queue_mu_);
-        pusher_stop_ = false;
-        refusing_ = false;
-      }
-      server_done_.store(false);
-      pusher_ = std::thread([this] { pusher_loop(); });
-      server_thread_ = std::thread([this] { server_loop(); });
-      const int64_t deadline = mono_now_ns() + 5 * kNsPerSec;
-      while (health_.load() == Health::kConnecting && mono_now_ns() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
+      intake_->start(name_, counters_->up);
       break;
     }
     case ImageMode::kMqtt: {
@@ -368,31 +375,7 @@ void ImageSource::stop() {
       stop_fd_ = -1;
       break;
     case ImageMode::kHttp:
-      {
-        std::lock_guard lock(queue_mu_);
-        refusing_ = true;  // requests waiting for room answer 503
-      }
-      room_cv_.notify_all();
-      // httplib's stop() acts only once its accept loop runs: repeat until the loop is over.
-      while (!server_done_.load()) {
-        {
-          std::lock_guard lock(server_mu_);
-          if (server_) {
-            try {
-              server_->stop();
-            } catch (...) {
-            }
-          }
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
-      if (server_thread_.joinable()) server_thread_.join();
-      {
-        std::lock_guard lock(queue_mu_);
-        pusher_stop_ = true;  // after what the queue holds: those images were answered 200
-      }
-      work_cv_.notify_all();
-      if (pusher_.joinable()) pusher_.join();
+      intake_->stop();
       break;
     case ImageMode::kMqtt:
       if (client_) client_->stop();
@@ -405,6 +388,7 @@ void ImageSource::stop() {
 
 Health ImageSource::health() const {
   if (config_.mode == ImageMode::kMqtt && client_) return client_->health();
+  if (config_.mode == ImageMode::kHttp) return intake_->health();
   return health_.load();
 }
 
@@ -459,17 +443,13 @@ bool ImageSource::handle_image(ImagePreprocessor& pre, std::string_view bytes, s
   r.f[3] = static_cast<double>(images_.fetch_add(1, std::memory_order_relaxed) + 1);
   r.block = std::move(block);
   if (config_.mode == ImageMode::kHttp) {
-    std::unique_lock lock(queue_mu_);
-    const auto room = [this] { return refusing_ || in_flight_ < config_.queue; };
-    if (!room_cv_.wait_for(lock, std::chrono::nanoseconds(config_.backpressure_timeout_ns), room) || refusing_) {
+    std::vector<Record> one;
+    one.push_back(std::move(r));
+    if (!intake_->enqueue(one)) {
       if (error) *error = "the pipeline is busy";
       if (reason) *reason = kReasons;  // not the image's fault: not counted as an error
       return false;
     }
-    queue_.push_back(std::move(r));
-    ++in_flight_;
-    lock.unlock();
-    work_cv_.notify_one();
     return true;
   }
   deliver(std::move(r));
@@ -638,126 +618,26 @@ void ImageSource::folder_loop() {
 
 // ---- http mode ----
 
-ImagePreprocessor* ImageSource::checkout() {
-  std::unique_lock lock(workers_mu_);
-  workers_cv_.wait(lock, [this] { return !idle_.empty(); });
-  ImagePreprocessor* p = idle_.back();
-  idle_.pop_back();
-  return p;
-}
-
-void ImageSource::checkin(ImagePreprocessor* p) {
-  {
-    std::lock_guard lock(workers_mu_);
-    idle_.push_back(p);
-  }
-  workers_cv_.notify_one();
-}
-
-void ImageSource::pusher_loop() {
-  std::unique_lock lock(queue_mu_);
-  while (true) {
-    work_cv_.wait(lock, [this] { return pusher_stop_ || !queue_.empty(); });
-    if (queue_.empty()) break;  // stopping, and everything answered 200 went out
-    Record r = std::move(queue_.front());
-    queue_.pop_front();
-    lock.unlock();
-    deliver(std::move(r));  // the router may wait here (back-pressure)
-    lock.lock();
-    --in_flight_;
-    room_cv_.notify_all();
-  }
-}
-
 void ImageSource::handle_post(const httplib::Request& req, httplib::Response& res) {
   const int64_t recv = unix_now_ns();
   const std::string key = req.matches.size() > 1 ? std::string(req.matches[1]) : std::string();
   std::string error;
   Reason reason = kReasons;
-  ImagePreprocessor* pre = checkout();
+  ImagePreprocessor* pre = idle_.checkout();
   const bool ok = handle_image(*pre, req.body, key, req.path, recv, recv, &error, &reason);
-  checkin(pre);
+  idle_.checkin(pre);
   if (ok) {
-    json_response(res, 200, nlohmann::ordered_json{{"accepted", 1}, {"key", key}, {"bytes", req.body.size()}});
+    intake_json_response(res, 200, nlohmann::ordered_json{{"accepted", 1}, {"key", key}, {"bytes", req.body.size()}});
     return;
   }
   if (reason == kReasons) {
     res.set_header("Retry-After", "1");
-    json_response(res, 503, nlohmann::ordered_json{{"error", "the pipeline is busy: the image was not taken; retry later"}});
+    intake_json_response(res, 503,
+                         nlohmann::ordered_json{{"error", "the pipeline is busy: the image was not taken; retry later"}});
     return;
   }
-  json_response(res, reason == kTooLarge ? 413 : 400,
-                nlohmann::ordered_json{{"error", error}, {"reason", reason_name(reason)}});
-}
-
-void ImageSource::server_loop() {
-  int64_t backoff = 100 * kNsPerMs;
-  while (!stopping_.load()) {
-    auto s = std::make_unique<httplib::Server>();
-    s->set_read_timeout(5, 0);
-    s->set_keep_alive_timeout(1);
-    s->set_tcp_nodelay(true);
-    s->set_payload_max_length(static_cast<std::size_t>(config_.preprocess.max_bytes));
-    s->set_socket_options([](socket_t sock) {
-      int yes = 1;
-      setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    });
-    const auto threads = static_cast<std::size_t>(config_.threads);
-    s->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-    s->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-      json_response(res, 500, nlohmann::ordered_json{{"error", "internal error"}});
-    });
-    // httplib refuses a body over max_bytes (413) before the handler runs: count it here.
-    s->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-      if (res.status != 413) return;
-      counters_->messages->add();
-      reject(kTooLarge,
-             "the image has " + req.get_header_value("Content-Length") + " bytes, more than max_bytes (" +
-                 std::to_string(config_.preprocess.max_bytes) + ")",
-             req.path, {}, unix_now_ns());
-    });
-    s->Post(regex_escape(config_.path) + "/([^/].*)",
-            [this](const httplib::Request& req, httplib::Response& res) { handle_post(req, res); });
-    errno = 0;
-    int bound = -1;
-    try {
-      if (config_.port == 0) bound = s->bind_to_any_port(config_.listen);
-      else if (s->bind_to_port(config_.listen, config_.port)) bound = config_.port;
-    } catch (...) {
-      bound = -1;
-    }
-    if (bound > 0) {
-      port_.store(bound, std::memory_order_release);
-      {
-        std::lock_guard lock(server_mu_);
-        if (stopping_.load()) break;
-        server_ = std::move(s);
-      }
-      backoff = 100 * kNsPerMs;
-      counters_->up->set(1);
-      health_.store(Health::kConnected);
-      spdlog::info("source {}: images taken at http://{}:{}{}/<key>", name_, config_.listen, bound, config_.path);
-      try {
-        server_->listen_after_bind();
-      } catch (...) {
-      }
-      {
-        std::lock_guard lock(server_mu_);
-        s = std::move(server_);
-      }
-      s.reset();
-      counters_->up->set(0);
-      if (stopping_.load()) break;
-    } else {
-      spdlog::warn("source {}: cannot listen on {}:{}: {}; retrying in {} ms", name_, config_.listen, config_.port,
-                   std::strerror(errno), backoff / kNsPerMs);
-    }
-    health_.store(Health::kDown);
-    const int64_t until = mono_now_ns() + backoff;
-    while (!stopping_.load() && mono_now_ns() < until) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    backoff = std::min<int64_t>(backoff * 2, 30 * kNsPerSec);
-  }
-  server_done_.store(true);
+  intake_json_response(res, reason == kTooLarge ? 413 : 400,
+                       nlohmann::ordered_json{{"error", error}, {"reason", reason_name(reason)}});
 }
 
 }  // namespace edgeloop

@@ -15,9 +15,7 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -27,16 +25,12 @@
 #include <thread>
 #include <vector>
 
+#include "connectors/http_intake/http_intake.h"
+#include "connectors/http_intake/worker_pool.h"
 #include "connectors/images/image_preprocess.h"
 #include "connectors/mqtt/mqtt_client.h"
 #include "connectors/mqtt/topic_key.h"
 #include "core/registry.h"
-
-namespace httplib {
-class Server;
-struct Request;
-struct Response;
-}  // namespace httplib
 
 namespace edgeloop {
 
@@ -84,7 +78,7 @@ class ImageSource final : public Source {
   void stop() override;
   Health health() const override;
 
-  int port() const { return port_.load(std::memory_order_acquire); }  // http mode
+  int port() const { return intake_ ? intake_->port() : 0; }  // http mode
   const ImageSourceConfig& config() const { return config_; }
 
   // One image in (the path every mode takes; public for tests and benchmarks). Decodes with
@@ -105,11 +99,8 @@ class ImageSource final : public Source {
   void process_file(const std::string& name, bool notified);
   std::string folder_key(const std::string& name) const;
   // http mode
-  void server_loop();
-  void pusher_loop();
+  void make_intake();
   void handle_post(const httplib::Request& req, httplib::Response& res);
-  ImagePreprocessor* checkout();
-  void checkin(ImagePreprocessor* p);
 
   ImageSourceConfig config_;
   Schema schema_;
@@ -137,20 +128,8 @@ class ImageSource final : public Source {
 
   // http
   std::vector<std::unique_ptr<ImagePreprocessor>> workers_;
-  std::vector<ImagePreprocessor*> idle_;  // guarded by workers_mu_
-  std::mutex workers_mu_;
-  std::condition_variable workers_cv_;
-  std::mutex queue_mu_;
-  std::condition_variable room_cv_, work_cv_;
-  std::deque<Record> queue_;  // guarded by queue_mu_
-  std::size_t in_flight_ = 0;  // guarded by queue_mu_: queued + being pushed
-  bool pusher_stop_ = false;   // guarded by queue_mu_
-  bool refusing_ = false;      // guarded by queue_mu_
-  std::mutex server_mu_;
-  std::unique_ptr<httplib::Server> server_;  // guarded by server_mu_
-  std::atomic<bool> server_done_{false};
-  std::thread server_thread_, pusher_;
-  std::atomic<int> port_{0};
+  WorkerPool<ImagePreprocessor> idle_;
+  std::unique_ptr<HttpIntake> intake_;  // the server, the bounded queue and the pusher thread
 
   // mqtt
   std::unique_ptr<MqttClient> client_;
