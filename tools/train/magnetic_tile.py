@@ -89,10 +89,12 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap.add_argument("--data", default=os.path.join(here, "../../../shared/data/magnetic_tile"))
     ap.add_argument("--out", default=os.path.join(here, "../../models"))
-    ap.add_argument("--size", type=int, default=160)
-    ap.add_argument("--arch", choices=["fcn", "small96"], default="fcn",
-                    help="fcn: strided stem, no early pooling, larger input (default); small96: the first model")
-    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--size", type=int, default=96)
+    ap.add_argument("--arch", choices=["fcn", "small96"], default="small96",
+                    help="small96: 5 conv-pool blocks (the committed model); fcn: strided stem, later "
+                         "pooling, meant for --size 160 (worse on validation, see README)")
+    ap.add_argument("--epochs", type=int, default=70)
+    ap.add_argument("--rot90", type=int, default=0, help="1: also rotate training images by 90 degrees at random")
     ap.add_argument("--max-minutes", type=float, default=0, help="stop training after this long (0: no limit)")
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--batch", type=int, default=32)
@@ -193,6 +195,9 @@ def main():
             fv = torch.rand(len(idx), generator=g) < 0.5
             xb[fh] = xb[fh].flip(3)
             xb[fv] = xb[fv].flip(2)
+            if args.rot90:
+                fr = torch.rand(len(idx), generator=g) < 0.5
+                xb[fr] = xb[fr].transpose(2, 3)
             gain = 1.0 + 0.1 * (torch.rand(len(idx), 1, 1, 1, generator=g) - 0.5)
             bias = 0.2 * (torch.rand(len(idx), 1, 1, 1, generator=g) - 0.5)
             xb = xb * gain + bias
