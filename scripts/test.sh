@@ -24,7 +24,7 @@ if [ "${EDGELOOP_QUICK:-0}" != 1 ]; then
   scripts/build.sh tsan
   step "threaded tests (TSan)"
   # OpenMP (oneDNN, XGBoost) is not instrumented: one OpenMP thread, so TSan sees no pool it cannot follow.
-  OMP_NUM_THREADS=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  OMP_NUM_THREADS=1 TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp" \
     ctest --test-dir build/tsan --output-on-failure --timeout 600 -L 'threaded|integration' -j 1
   step "fuzz (short run per target)"
   scripts/fuzz.sh "${EDGELOOP_FUZZ_SECONDS:-30}"
