@@ -188,6 +188,40 @@ TEST(ApiServer, AddedRoutesAreServed) {
 }
 
 #ifdef NDEBUG
+// Browsers accept br: httplib (built with brotli) would spend seconds of CPU per large JSON at
+// quality 11. Large textual bodies go out gzip (level 1), small ones and non-accepting clients plain.
+TEST(ApiServer, LargeJsonIsGzippedNeverBrotliSmallIsPlain) {
+  Metrics metrics;
+  FakeHealth health;
+  ApiServer server(on_free_port(), metrics, health.fn());
+  std::string big = "[";
+  for (int i = 0; i < 2000; ++i) big += (i ? "," : "") + std::to_string(i);
+  big += "]";
+  server.add_get("/api/v1/big", [big](const httplib::Request&, httplib::Response& res) {
+    res.set_content(big, "application/json");
+  });
+  server.add_get("/api/v1/small", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("{\"ok\":true}", "application/json");
+  });
+  ASSERT_TRUE(server.start().ok());
+  httplib::Client cli("127.0.0.1", server.port());
+  cli.set_decompress(true);
+  auto gz = cli.Get("/api/v1/big", {{"Accept-Encoding", "gzip, deflate, br"}});
+  ASSERT_TRUE(gz);
+  EXPECT_EQ(gz->status, 200);
+  EXPECT_EQ(gz->get_header_value("Content-Encoding"), "gzip");
+  EXPECT_EQ(gz->body, big);  // decompressed by the client
+  auto br_only = cli.Get("/api/v1/big", {{"Accept-Encoding", "br"}});
+  ASSERT_TRUE(br_only);
+  EXPECT_EQ(br_only->get_header_value("Content-Encoding"), "");
+  EXPECT_EQ(br_only->body, big);
+  auto small = cli.Get("/api/v1/small", {{"Accept-Encoding", "gzip, br"}});
+  ASSERT_TRUE(small);
+  EXPECT_EQ(small->get_header_value("Content-Encoding"), "");
+  EXPECT_EQ(small->body, "{\"ok\":true}");
+  server.stop();
+}
+
 TEST(ApiServer, ARouteAddedAfterStartIsIgnoredAndCounted) {
   Metrics metrics;
   FakeHealth health;
