@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "state/byte_io.h"
+#include "core/stage_event.h"
 
 namespace edgeloop {
 
@@ -352,19 +353,10 @@ void DetectStage::process(const Record& r, Emitter& out) {
   for (std::size_t i = 0; i < s_.pass.size(); ++i) o.f[i] = r.f[static_cast<std::size_t>(s_.pass[i])];
   o.f[s_.pass.size()] = score;
   if (s_.emit == EmitMode::kEvery || (s_.emit == EmitMode::kAbove && score >= s_.emit_above)) {
-    Event e;
-    e.kind = EventKind::kInsight;
+    Event e = event_about(o, EventKind::kInsight, pipeline_index_, stage_index_, pipeline_name_);
     e.severity = Severity::kInfo;
-    e.pipeline = pipeline_index_;
-    e.stage = stage_index_;
-    e.key = r.key;
-    e.nfields = o.nfields;
-    e.ts_ns = r.ts_ns;
-    e.recv_ns = r.recv_ns;
-    e.f = o.f;
     e.schema = &schema_;
     e.name = &s_.name;
-    e.pipeline_name = pipeline_name_;
     out.emit(std::move(e));
   }
   out.forward(o);

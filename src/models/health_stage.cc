@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/clock.h"
+#include "core/stage_event.h"
 
 namespace edgeloop {
 
@@ -278,21 +279,15 @@ void HealthStage::process(const Record& r, Emitter& out) {
   if (st.index->started() && (!st.emitted || r.ts_ns - st.last_emit >= s_.emit_every_ns)) {
     st.emitted = true;
     st.last_emit = r.ts_ns;
-    Event e;
-    e.kind = EventKind::kInsight;
+    Event e = event_about(r, EventKind::kInsight, pipeline_index_, stage_index_, pipeline_name_);
     e.severity = Severity::kInfo;
-    e.pipeline = pipeline_index_;
-    e.stage = stage_index_;
-    e.key = r.key;
     e.nfields = 3;
-    e.ts_ns = r.ts_ns;
-    e.recv_ns = r.recv_ns;
+    e.f = {};
     e.f[0] = h;
     e.f[1] = trend;
     e.f[2] = ttt;
     e.schema = &event_schema_;
     e.name = &s_.name;
-    e.pipeline_name = pipeline_name_;
     out.emit(std::move(e));
   }
   if (!s_.append) {

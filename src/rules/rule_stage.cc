@@ -4,6 +4,7 @@
 
 #include "core/clock.h"
 #include "state/byte_io.h"
+#include "core/stage_event.h"
 
 namespace edgeloop {
 
@@ -202,19 +203,10 @@ void RuleStage::flush(int64_t now_ns, Emitter&) {
 }
 
 void RuleStage::emit(const Record& r, AlertState state, Emitter& out) const {
-  Event e;
-  e.kind = EventKind::kAlert;
+  Event e = event_about(r, EventKind::kAlert, pipeline_index_, stage_index_, pipeline_name_);
   e.state = state;
-  e.pipeline = pipeline_index_;
-  e.stage = stage_index_;
-  e.key = r.key;
-  e.nfields = r.nfields;
-  e.ts_ns = r.ts_ns;
-  e.recv_ns = r.recv_ns;
-  e.f = r.f;
   e.schema = input_;
   e.name = &cfg_.name;
-  e.pipeline_name = pipeline_name_;
   e.severity = cfg_.severity;
   out.emit(std::move(e));
 }

@@ -10,6 +10,7 @@
 
 #include "core/clock.h"
 #include "models/infer/onnx_graph.h"
+#include "core/stage_event.h"
 
 namespace edgeloop::models {
 namespace {
@@ -220,18 +221,12 @@ class ModelStage final : public Stage {
       const Record& r = pending_[static_cast<std::size_t>(i)];
       if (s_.emit != ModelEmit::kEvent) forward_with(r, values_.data(), out);
       if (s_.emit != ModelEmit::kFields) {
-        Event e;
-        e.kind = EventKind::kInsight;
-        e.pipeline = pipeline_index_;
-        e.stage = stage_index_;
-        e.key = r.key;
-        e.ts_ns = r.ts_ns;
-        e.recv_ns = r.recv_ns;
+        Event e = event_about(r, EventKind::kInsight, pipeline_index_, stage_index_, pipeline_name_);
+        e.f = {};
         e.nfields = static_cast<uint8_t>(m);
         std::copy(values_.begin(), values_.begin() + static_cast<std::ptrdiff_t>(m), e.f.begin());
         e.schema = &event_schema_;
         e.name = &s_.event_name;
-        e.pipeline_name = pipeline_name_;
         out.emit(std::move(e));
       }
     }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
+#include "core/stage_event.h"
 
 namespace edgeloop {
 
@@ -176,20 +177,11 @@ void InspectStage::process(const Record& r, Emitter& out) {
   o.f[at + 3] = late ? 1.0 : 0.0;
   o.nfields = static_cast<uint8_t>(at + 4);
   if (cfg_.emit == InspectConfig::Emit::kAll || (fail && cfg_.emit == InspectConfig::Emit::kFail)) {
-    Event e;
-    e.kind = fail ? cfg_.kind : EventKind::kInsight;
+    Event e = event_about(o, fail ? cfg_.kind : EventKind::kInsight, pipeline_index_, stage_index_, pipeline_name_);
     e.state = fail && cfg_.kind == EventKind::kAlert ? AlertState::kRaised : AlertState::kNone;
     e.severity = fail ? Severity::kWarning : Severity::kInfo;
-    e.pipeline = pipeline_index_;
-    e.stage = stage_index_;
-    e.key = r.key;
-    e.nfields = o.nfields;
-    e.ts_ns = r.ts_ns;
-    e.recv_ns = r.recv_ns;
-    e.f = o.f;
     e.schema = &schema_;
     e.name = &cfg_.name;
-    e.pipeline_name = pipeline_name_;
     out.emit(std::move(e));
   }
   out.forward(o);
