@@ -15,27 +15,13 @@
 #include "core/plugin.h"
 #include "core/registry.h"
 #include "models/serving/model_stage.h"
+#include "../../support/options_node.h"
 
 namespace edgeloop::testing {
 
-using OptValue = std::variant<std::string, std::vector<std::string>>;
+inline Mark mark(int line) { return test_mark(line); }
 
-inline Mark mark(int line) { return Mark{std::make_shared<std::string>("test.yaml"), line, 5}; }
-
-inline ConfigNode node(std::initializer_list<std::pair<std::string, OptValue>> kv) {
-  ConfigNode m = ConfigNode::map(mark(1));
-  int line = 2;
-  for (const auto& [k, v] : kv) {
-    if (const auto* s = std::get_if<std::string>(&v)) {
-      m.set(k, ConfigNode::scalar(*s, mark(line++)));
-    } else {
-      ConfigNode seq = ConfigNode::sequence(mark(line++));
-      for (const auto& item : std::get<std::vector<std::string>>(v)) seq.push(ConfigNode::scalar(item, mark(line)));
-      m.set(k, std::move(seq));
-    }
-  }
-  return m;
-}
+inline ConfigNode node(std::initializer_list<std::pair<std::string, OptValue>> kv) { return options_node(kv); }
 
 inline const Registry& model_registry() {
   static const Registry r = [] {
