@@ -10,7 +10,7 @@ pkgs=(
   libnats-dev nats-server libmodbus-dev libprotobuf-dev protobuf-compiler
   python3 python3-numpy python3-scipy libfftw3-dev curl procps
   libopencv-dnn-dev libopencv-imgcodecs-dev libopencv-imgproc-dev libdnnl-dev libonnx-dev libxgboost-dev
-  chromium
+  chromium fonts-liberation fonts-dejavu-core
 )
 missing=()
 for p in "${pkgs[@]}"; do
