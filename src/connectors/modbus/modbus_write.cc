@@ -116,14 +116,8 @@ Status ModbusWriteAction::start(ActionContext& ctx) {
   if (!ctx.keys) return make_error(Errc::kInvalidArgument, "action " + ctx.name + ": no key table");
   name_ = ctx.name;
   keys_ = ctx.keys;
-  const PublishActionMetrics am = make_publish_action_metrics(ctx, own_metrics_);
-  metrics_ = am.metrics;
-  events_ = am.events;
-  written_ = am.published;
-  errors_ = am.errors;
-  dropped_ = am.dropped;
-  up_ = am.up;
-  Metrics& m = *metrics_;
+  am_ = make_publish_action_metrics(ctx, own_metrics_);
+  Metrics& m = *am_.metrics;
   const Metrics::Labels labels = {{"action", name_}};
   verified_ = &m.counter("edgeloop_modbus_readback_ok_total", "Modbus writes whose read-back matched.", labels);
   mismatches_ = &m.counter("edgeloop_modbus_readback_mismatch_total",
@@ -136,14 +130,14 @@ Status ModbusWriteAction::start(ActionContext& ctx) {
                                    "From the reading's receive to the device's answer: stage written (write "
                                    "acknowledged) or verified (read-back matched).",
                                    {{"action", name_}, {"stage", "verified"}});
-  value_.set_unknown_counter(errors_);
+  value_.set_unknown_counter(am_.errors);
   value_buf_.reserve(64);
   failures_.reset(name_,
                   "modbus://" + config_.link.host + ":" + std::to_string(config_.link.port) + "/" +
                       std::to_string(config_.link.unit) + "/" + modbus::table_name(config_.table) + "/" +
                       std::to_string(config_.address),
-                  errors_, ctx.dead_letters);
-  queue_.reset(config_.max_pending, dropped_);
+                  am_.errors, ctx.dead_letters);
+  queue_.reset(config_.max_pending, am_.dropped);
   started_ = true;
   thread_ = std::thread([this] { run(); });
   return Status::Ok();
@@ -154,18 +148,18 @@ void ModbusWriteAction::stop() {
   const std::size_t left = queue_.stop();
   if (thread_.joinable()) thread_.join();
   link_.close();
-  if (up_) up_->set(0);
+  if (am_.up) am_.up->set(0);
   if (left > 0) spdlog::warn("action {}: stopped with {} write(s) not done", name_, left);
   started_ = false;
 }
 
 void ModbusWriteAction::set_health(Health h) {
   health_ = h;
-  up_->set(h == Health::kConnected ? 1 : 0);
+  am_.up->set(h == Health::kConnected ? 1 : 0);
 }
 
 void ModbusWriteAction::on_event(const Event& e) {
-  events_->add();
+  am_.events->add();
   value_buf_.clear();
   value_.render(e, *keys_, value_buf_);
   Job job;
@@ -199,7 +193,7 @@ bool ModbusWriteAction::perform(Job& job) {
     if (s.fail == Fail::kConnection) link_.close();
     return true;
   }
-  written_->add();
+  am_.published->add();
   if (job.recv_ns > 0) written_latency_->record_ns(unix_now_ns() - job.recv_ns);
   if (!config_.readback) return true;
   uint16_t back[4] = {};

@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "actions/action_metrics.h"
 #include "actions/template.h"
 #include "actions/write_failures.h"
 #include "actions/write_queue.h"
@@ -50,11 +51,11 @@ class ModbusWriteAction final : public Action {
   Health health() const override { return health_.load(); }
 
   // For tests and summaries.
-  uint64_t written() const { return written_ ? written_->value() : 0; }
+  uint64_t written() const { return am_.published ? am_.published->value() : 0; }
   uint64_t verified() const { return verified_ ? verified_->value() : 0; }
   uint64_t mismatches() const { return mismatches_ ? mismatches_->value() : 0; }
-  uint64_t errors() const { return errors_ ? errors_->value() : 0; }
-  uint64_t dropped() const { return dropped_ ? dropped_->value() : 0; }
+  uint64_t errors() const { return am_.errors ? am_.errors->value() : 0; }
+  uint64_t dropped() const { return am_.dropped ? am_.dropped->value() : 0; }
 
  private:
   struct Job {
@@ -80,16 +81,11 @@ class ModbusWriteAction final : public Action {
   WriteQueue<Job> queue_;
   WriteFailures failures_;
   bool started_ = false;
-  Counter* events_ = nullptr;
-  Counter* written_ = nullptr;
   Counter* verified_ = nullptr;
   Counter* mismatches_ = nullptr;
-  Counter* errors_ = nullptr;
-  Counter* dropped_ = nullptr;
   Histogram* written_latency_ = nullptr;
   Histogram* verified_latency_ = nullptr;
-  Gauge* up_ = nullptr;
-  Metrics* metrics_ = nullptr;
+  PublishActionMetrics am_;  // the shared action counters (actions/action_metrics.h)
   std::unique_ptr<Metrics> own_metrics_;
 };
 

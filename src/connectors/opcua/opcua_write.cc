@@ -182,25 +182,19 @@ Status OpcuaWriteAction::start(ActionContext& ctx) {
   if (!ctx.keys) return make_error(Errc::kInvalidArgument, "action " + ctx.name + ": no key table");
   name_ = ctx.name;
   keys_ = ctx.keys;
-  const PublishActionMetrics am = make_publish_action_metrics(ctx, own_metrics_);
-  Metrics* m = am.metrics;
-  events_ = am.events;
-  written_ = am.published;
-  errors_ = am.errors;
-  dropped_ = am.dropped;
-  up_ = am.up;
+  am_ = make_publish_action_metrics(ctx, own_metrics_);
   const Metrics::Labels labels = {{"action", name_}};
-  verified_ = &m->counter("edgeloop_opcua_readback_ok_total", "OPC UA writes whose read-back matched.", labels);
-  mismatches_ = &m->counter("edgeloop_opcua_readback_mismatch_total",
+  verified_ = &am_.metrics->counter("edgeloop_opcua_readback_ok_total", "OPC UA writes whose read-back matched.", labels);
+  mismatches_ = &am_.metrics->counter("edgeloop_opcua_readback_mismatch_total",
                             "OPC UA writes whose read-back differed from what was written.", labels);
-  reconnects_ = &m->counter("edgeloop_opcua_write_connects_total",
+  reconnects_ = &am_.metrics->counter("edgeloop_opcua_write_connects_total",
                             "Sessions action.opcua_write opened (the first and every reconnect).", labels);
-  latency_ = &m->histogram("edgeloop_opcua_write_latency_seconds",
+  latency_ = &am_.metrics->histogram("edgeloop_opcua_write_latency_seconds",
                            "From the reading's receive to the server's good Write response.", labels);
-  value_.set_unknown_counter(errors_);
+  value_.set_unknown_counter(am_.errors);
   value_buf_.reserve(64);
-  failures_.reset(name_, config_.client.endpoint + "#" + config_.node.to_string(), errors_, ctx.dead_letters);
-  queue_.reset(config_.max_pending, dropped_);
+  failures_.reset(name_, config_.client.endpoint + "#" + config_.node.to_string(), am_.errors, ctx.dead_letters);
+  queue_.reset(config_.max_pending, am_.dropped);
   stop_flag_ = false;
   started_ = true;
   thread_ = std::thread([this] { run(); });
@@ -219,11 +213,11 @@ void OpcuaWriteAction::stop() {
 
 void OpcuaWriteAction::set_health(Health h) {
   health_ = h;
-  if (up_) up_->set(h == Health::kConnected ? 1 : 0);
+  if (am_.up) am_.up->set(h == Health::kConnected ? 1 : 0);
 }
 
 void OpcuaWriteAction::on_event(const Event& e) {
-  events_->add();
+  am_.events->add();
   value_buf_.clear();
   value_.render(e, *keys_, value_buf_);
   queue_.push(Job{value_buf_, e.recv_ns, 0});
@@ -271,7 +265,7 @@ OpcuaWriteAction::Outcome OpcuaWriteAction::perform(opcua::UaClient& client, Job
     failures_.report("write_" + opcua::status_name(code), what + ": " + opcua::status_name(code));
     return Outcome::kDone;
   }
-  written_->add();
+  am_.published->add();
   if (job.recv_ns > 0) latency_->record_ns(unix_now_ns() - job.recv_ns);
   if (!config_.readback) return Outcome::kDone;
   auto back = client.read({config_.node});

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "actions/action_metrics.h"
 #include "actions/template.h"
 #include "actions/write_failures.h"
 #include "actions/write_queue.h"
@@ -61,9 +62,9 @@ class OpcuaWriteAction final : public Action {
   Health health() const override { return health_.load(); }
 
   // For tests and summaries.
-  uint64_t written() const { return written_ ? written_->value() : 0; }
-  uint64_t failed() const { return errors_ ? errors_->value() : 0; }
-  uint64_t dropped() const { return dropped_ ? dropped_->value() : 0; }
+  uint64_t written() const { return am_.published ? am_.published->value() : 0; }
+  uint64_t failed() const { return am_.errors ? am_.errors->value() : 0; }
+  uint64_t dropped() const { return am_.dropped ? am_.dropped->value() : 0; }
   uint64_t verified() const { return verified_ ? verified_->value() : 0; }
   uint64_t mismatches() const { return mismatches_ ? mismatches_->value() : 0; }
   uint64_t connects() const { return connects_.load(); }
@@ -95,15 +96,11 @@ class OpcuaWriteAction final : public Action {
   WriteQueue<Job> queue_;
   WriteFailures failures_;
   bool started_ = false;
-  Counter* events_ = nullptr;
-  Counter* written_ = nullptr;
-  Counter* errors_ = nullptr;
-  Counter* dropped_ = nullptr;
   Counter* verified_ = nullptr;
   Counter* mismatches_ = nullptr;
   Counter* reconnects_ = nullptr;
   Histogram* latency_ = nullptr;
-  Gauge* up_ = nullptr;
+  PublishActionMetrics am_;  // the shared action counters (actions/action_metrics.h)
   std::unique_ptr<Metrics> own_metrics_;
 };
 
