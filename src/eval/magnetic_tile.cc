@@ -115,15 +115,31 @@ Result<EvalResult> run_magnetic_tile_eval(const EvalOptions& o, const Registry& 
   const int nclass = static_cast<int>(side.classes.size());
 
   std::vector<Item> items;
-  if (side.test_files.empty()) {
+  for (const auto& rel : side.test_files) {
+    const std::string cls = fs::path(rel).begin()->string();  // the first folder is the class
+    const auto at = std::find(side.classes.begin(), side.classes.end(), cls);
+    if (at == side.classes.end()) return make_error(Errc::kParse, "test file " + rel + " is in no class folder");
+    items.push_back(Item{rel, static_cast<int>(at - side.classes.begin())});
+  }
+  // The sidecar's test split when DIR is the folder the model was trained from. A folder holding
+  // none of its files is another part of the dataset (a held-out part), never seen by training:
+  // every image in it is scored. One holding some but not all is an error, not a silent switch
+  // to every image (that would score the training images).
+  std::size_t present = 0;
+  const Item* missing = nullptr;
+  for (const Item& it : items) {
+    std::error_code ec;
+    if (fs::exists(fs::path(o.data_dir) / it.rel, ec)) ++present;
+    else if (missing == nullptr) missing = &it;
+  }
+  if (present > 0 && missing != nullptr) {
+    return make_error(Errc::kNotFound, (fs::path(o.data_dir) / missing->rel).string() +
+                                           ": a file of the sidecar's test split is missing (" + std::to_string(present) +
+                                           " of " + std::to_string(items.size()) + " are here)");
+  }
+  const bool use_split = present > 0;
+  if (!use_split) {
     EDGELOOP_ASSIGN_OR_RETURN(items, all_images(o.data_dir, side.classes));
-  } else {
-    for (const auto& rel : side.test_files) {
-      const std::string cls = fs::path(rel).begin()->string();  // the first folder is the class
-      const auto at = std::find(side.classes.begin(), side.classes.end(), cls);
-      if (at == side.classes.end()) return make_error(Errc::kParse, "test file " + rel + " is in no class folder");
-      items.push_back(Item{rel, static_cast<int>(at - side.classes.begin())});
-    }
   }
   if (!o.only.empty()) {
     std::erase_if(items, [&](const Item& it) { return it.rel.find(o.only) == std::string::npos; });
@@ -138,7 +154,7 @@ Result<EvalResult> run_magnetic_tile_eval(const EvalOptions& o, const Registry& 
   int right6 = 0;
   nlohmann::json per_image = nlohmann::json::array();
   // Against the training script's own P(pass) of the first test images (same files, in order).
-  const bool check_reference = !side.test_files.empty() && o.only.empty() && !side.reference_p_pass.empty();
+  const bool check_reference = use_split && o.only.empty() && !side.reference_p_pass.empty();
   double reference_diff = 0;
   std::size_t index = 0;
   const int64_t start = mono_now_ns();
@@ -182,7 +198,9 @@ Result<EvalResult> run_magnetic_tile_eval(const EvalOptions& o, const Registry& 
 
   EvalResult res;
   res.text += "magnetic_tile: " + std::to_string(n) + " images (" +
-              (side.test_files.empty() ? std::string("all") : std::string("the sidecar's test split")) + "), model " +
+              (use_split ? std::string("the sidecar's test split")
+                         : side.test_files.empty() ? std::string("all")
+                                                   : std::string("all: the sidecar's test split is not in this folder")) + "), model " +
               o.model_path + " on " + model->backend() + ", input " + std::to_string(pc.channels) + "x" +
               std::to_string(pc.height) + "x" + std::to_string(pc.width) + "\n";
   res.text += "decision: defect when " +

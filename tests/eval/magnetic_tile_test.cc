@@ -107,7 +107,16 @@ TEST_F(MagneticTileEval, ErrorsNameTheFile) {
   sidecar({{"test_files", {"MT_Free/Imgs/free_a.jpg", "MT_Crack/Imgs/missing.jpg"}}});
   auto r = run();
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().message.find("MT_Crack/Imgs/missing.jpg"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("MT_Crack/Imgs/missing.jpg: a file of the sidecar's test split is missing (1 of 2 are here)"),
+            std::string::npos)
+      << r.error().message;
+
+  // A folder holding none of the split's files is another (held-out) part: every image is scored.
+  sidecar({{"test_files", {"MT_Free/Imgs/elsewhere.jpg", "MT_Crack/Imgs/elsewhere.jpg"}}});
+  r = run();
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(summary_of(*r)["images"], 6);
+  EXPECT_NE(r->text.find("6 images (all: the sidecar's test split is not in this folder)"), std::string::npos) << r->text;
 
   sidecar({{"test_files", {"Elsewhere/x.jpg"}}});
   r = run();
