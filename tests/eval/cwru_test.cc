@@ -337,11 +337,15 @@ TEST(Cwru, TheProtocolNeedsADurationWarmupAndMaxGap) {
       "      - detect: {method: mahalanobis, warmup: 2s}\n");
   ASSERT_FALSE(no_gap.ok());
   EXPECT_NE(no_gap.error().message.find("max_gap"), std::string::npos) << no_gap.error().message;
-  auto long_warmup = run_with(
-      "      - samples: {size: 4096, hop: 1024, max_gap: 10ms}\n      - features: [rms]\n"
-      "      - detect: {method: mahalanobis, warmup: 3400ms}\n");
-  ASSERT_FALSE(long_warmup.ok());
-  EXPECT_NE(long_warmup.error().message.find("both sides"), std::string::npos) << long_warmup.error().message;
+  // A warm-up longer than the baseline is cut to leave one window held out; a window longer than
+  // half the baseline leaves nothing to split.
+  auto long_window = run_with(
+      "      - samples: {size: 2000000, hop: 1024, max_gap: 10ms}\n      - features: [rms]\n"
+      "      - detect: {method: mahalanobis, warmup: 2s}\n");
+  ASSERT_FALSE(long_window.ok());
+  EXPECT_NE(long_window.error().message.find("the healthy baseline must hold two windows (2000000 samples each"),
+            std::string::npos)
+      << long_window.error().message;
   auto no_envelope = run_with(
       "      - samples: {size: 4096, hop: 1024, max_gap: 10ms}\n      - features: [rms]\n"
       "      - detect: {method: mahalanobis, warmup: 2s}\n");
