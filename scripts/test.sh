@@ -20,8 +20,8 @@ if [ "${EDGELOOP_QUICK:-0}" != 1 ]; then
   step "tests (ASan + UBSan)"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build/asan --output-on-failure --timeout 600 -j 2
-  step "TSan build"
-  scripts/build.sh tsan
+  step "TSan build (the threaded and integration tests)"
+  scripts/build.sh tsan edgeloop_threaded_tests
   step "threaded tests (TSan)"
   # OpenMP (oneDNN, XGBoost) is not instrumented: one OpenMP thread, so TSan sees no pool it cannot follow.
   OMP_NUM_THREADS=1 TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp" \
