@@ -4,8 +4,10 @@
 #include <cmath>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 
+#include "eval/cmapss_regimes.h"
 #include "eval/text_io.h"
 #include "models/infer/tensor_model.h"
 
@@ -127,6 +129,45 @@ double phm08_score(std::span<const double> predicted, std::span<const double> tr
   return s;
 }
 
+Result<CmapssFeature> parse_cmapss_feature(std::string_view token, int window) {
+  using Stat = CmapssFeature::Stat;
+  const std::size_t at = token.find('@');
+  const std::string_view stat = token.substr(0, at);
+  const std::string_view arg = at == std::string_view::npos ? std::string_view() : token.substr(at + 1);
+  const std::string quoted = "feature '" + std::string(token) + "'";
+  static constexpr std::pair<std::string_view, Stat> kWindowed[] = {{"last", Stat::kLast},   {"mean", Stat::kMean},
+                                                                    {"slope", Stat::kSlope}, {"std", Stat::kStd},
+                                                                    {"min", Stat::kMin},     {"max", Stat::kMax}};
+  CmapssFeature out;
+  if (stat == "cycle") {
+    if (at != std::string_view::npos) return make_error(Errc::kParse, quoted + ": 'cycle' takes no argument");
+    out.stat = Stat::kCycle;
+    return out;
+  }
+  if (stat == "ewm") {
+    auto alpha = to_number(arg);
+    if (arg.empty() || !alpha.ok() || !(*alpha > 0 && *alpha <= 1))
+      return make_error(Errc::kParse, quoted + ": 'ewm@ALPHA' needs 0 < ALPHA <= 1");
+    out.stat = Stat::kEwm;
+    out.alpha = *alpha;
+    return out;
+  }
+  for (const auto& [name, s] : kWindowed) {
+    if (stat != name) continue;
+    out.stat = s;
+    if (at == std::string_view::npos) return out;
+    auto n = to_number(arg);
+    if (arg.empty() || !n.ok() || *n != std::floor(*n) || *n < 2 || *n > window || s == Stat::kLast)
+      return make_error(Errc::kParse, quoted + ": the '@N' window must be an integer in [2, " + std::to_string(window) +
+                                          "] (the sidecar window; not for 'last')");
+    out.window = static_cast<int>(*n);
+    return out;
+  }
+  return make_error(Errc::kParse, quoted +
+                                      " is not one of last, mean, slope, std, min, max (each optionally @N), "
+                                      "ewm@ALPHA, cycle");
+}
+
 Result<CmapssModelSpec> parse_cmapss_sidecar(std::string_view json, const std::string& name) {
   const nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return make_error(Errc::kParse, name + ": not a JSON object");
@@ -152,10 +193,16 @@ Result<CmapssModelSpec> parse_cmapss_sidecar(std::string_view json, const std::s
   }
   if (spec.kind == CmapssModelSpec::Kind::kWindowFeatures) {
     auto features = j.find("features");
-    const nlohmann::json expected = {"last", "mean", "slope"};
-    if (features != j.end() && *features != expected)
-      return make_error(Errc::kParse,
-                        name + ": 'features' must be [\"last\",\"mean\",\"slope\"] (the only layout supported)");
+    if (features == j.end()) return spec;  // the first sidecars' layout
+    if (!features->is_array() || features->empty())
+      return make_error(Errc::kParse, name + ": 'features' must be a non-empty array of strings");
+    spec.features.clear();
+    for (const auto& f : *features) {
+      if (!f.is_string()) return make_error(Errc::kParse, name + ": 'features' must hold strings");
+      auto feature = parse_cmapss_feature(f.get<std::string>(), spec.window);
+      if (!feature.ok()) return make_error(Errc::kParse, name + ": " + feature.error().message);
+      spec.features.push_back(*feature);
+    }
     return spec;
   }
   auto in_graph = j.find("scaling_in_graph");
@@ -184,7 +231,10 @@ std::string cmapss_sidecar_path(const std::string& model_path) {
 
 std::size_t cmapss_input_size(const CmapssModelSpec& spec) {
   const std::size_t f = spec.columns.size();
-  return spec.kind == CmapssModelSpec::Kind::kSequence ? static_cast<std::size_t>(spec.window) * f : 3 * f;
+  if (spec.kind == CmapssModelSpec::Kind::kSequence) return static_cast<std::size_t>(spec.window) * f;
+  std::size_t n = 0;
+  for (const CmapssFeature& feature : spec.features) n += feature.stat == CmapssFeature::Stat::kCycle ? 1 : f;
+  return n;
 }
 
 std::vector<float> cmapss_model_input(const CmapssEngine& engine, std::size_t end_row, const CmapssModelSpec& spec) {
@@ -212,18 +262,56 @@ std::vector<float> cmapss_model_input(const CmapssEngine& engine, std::size_t en
     }
     return out;
   }
-  const double t_mean = static_cast<double>(w - 1) / 2.0;
-  double t_ss = 0;
-  for (std::size_t t = 0; t < w; ++t) t_ss += (static_cast<double>(t) - t_mean) * (static_cast<double>(t) - t_mean);
-  for (std::size_t c = 0; c < f; ++c) {
-    double sum = 0;
-    for (std::size_t t = 0; t < w; ++t) sum += value(t, c);
-    const double mean = sum / static_cast<double>(w);
-    double cov = 0;
-    for (std::size_t t = 0; t < w; ++t) cov += (static_cast<double>(t) - t_mean) * (value(t, c) - mean);
-    out[c] = static_cast<float>(value(w - 1, c));
-    out[f + c] = static_cast<float>(mean);
-    out[2 * f + c] = static_cast<float>(cov / t_ss);
+  using Stat = CmapssFeature::Stat;
+  std::size_t k = 0;
+  for (const CmapssFeature& feature : spec.features) {
+    if (feature.stat == Stat::kCycle) {
+      out[k++] = end_row == 0 ? 0.0f : static_cast<float>(engine.at(end_row - 1, 1));
+      continue;
+    }
+    // The block's steps: the last n of the model window.
+    const std::size_t n = feature.window > 0 ? static_cast<std::size_t>(feature.window) : w;
+    const std::size_t first = w - n;
+    const double t_mean = static_cast<double>(n - 1) / 2.0;
+    for (std::size_t c = 0; c < f; ++c) {
+      double v = 0;
+      if (feature.stat == Stat::kLast) {
+        v = value(w - 1, c);
+      } else if (feature.stat == Stat::kEwm) {
+        // Over the whole history: the first row is the start value (as if padded forever).
+        const auto at = [&](std::size_t r) {
+          return static_cast<double>(static_cast<float>(engine.at(r, spec.columns[c])));
+        };
+        v = end_row > 0 ? at(0) : 0;
+        for (std::size_t r = 1; r < end_row; ++r) v = feature.alpha * at(r) + (1.0 - feature.alpha) * v;
+      } else if (feature.stat == Stat::kMin || feature.stat == Stat::kMax) {
+        v = value(first, c);
+        for (std::size_t t = first + 1; t < w; ++t)
+          v = feature.stat == Stat::kMin ? std::min(v, value(t, c)) : std::max(v, value(t, c));
+      } else {
+        double sum = 0;
+        for (std::size_t t = first; t < w; ++t) sum += value(t, c);
+        const double mean = sum / static_cast<double>(n);
+        double acc = 0, t_ss = 0;
+        for (std::size_t t = first; t < w; ++t) {
+          const double dt = static_cast<double>(t - first) - t_mean;
+          const double dv = value(t, c) - mean;
+          if (feature.stat == Stat::kSlope) {
+            acc += dt * dv;
+            t_ss += dt * dt;
+          } else {
+            acc += dv * dv;
+          }
+        }
+        if (feature.stat == Stat::kMean)
+          v = mean;
+        else if (feature.stat == Stat::kSlope)
+          v = acc / t_ss;
+        else
+          v = std::sqrt(acc / static_cast<double>(n));
+      }
+      out[k++] = static_cast<float>(v);
+    }
   }
   return out;
 }
@@ -246,6 +334,11 @@ Result<CmapssScore> evaluate_cmapss(const std::string& model_path, const std::st
     engines.resize(max_engines);
     truth.resize(max_engines);
   }
+  // Other subsets (FD002/FD004 fly six conditions) are brought to the training regime's scale.
+  EDGELOOP_ASSIGN_OR_RETURN(std::optional<CmapssHealthyBaseline> baseline,
+                            parse_cmapss_healthy_baseline(sidecar_text, sidecar_file));
+  CmapssScore score;
+  if (baseline) score.regimes = map_cmapss_regimes(engines, *baseline).text;
 
   models::LoadOptions load;
   const std::size_t per_sample = cmapss_input_size(spec);
@@ -264,7 +357,6 @@ Result<CmapssScore> evaluate_cmapss(const std::string& model_path, const std::st
                                                   sidecar_file + ")");
   }
 
-  CmapssScore score;
   score.backend = model->backend();
   std::vector<float> batch_input;
   std::vector<std::vector<float>> outputs;

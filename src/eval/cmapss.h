@@ -39,6 +39,19 @@ double rul_rmse(std::span<const double> predicted, std::span<const double> truth
 // d = predicted - true.
 double phm08_score(std::span<const double> predicted, std::span<const double> truth);
 
+// One block of a window-features model's input: one value per column (the cycle: one value).
+// kLast..kMax summarise the last `window` rows of the model window (0: all of it); kEwm is the
+// exponentially weighted mean over the engine's whole history up to the end row (starting at
+// the first row, weight `alpha` on the newest); kCycle is the cycle number (column 1) of the
+// end row. Sidecar tokens: "last", "mean", "slope", "std", "min", "max" (optionally "@N",
+// 2 <= N <= window), "ewm@ALPHA" (0 < ALPHA <= 1), "cycle".
+struct CmapssFeature {
+  enum class Stat { kLast, kMean, kSlope, kStd, kMin, kMax, kEwm, kCycle };
+  Stat stat = Stat::kLast;
+  int window = 0;
+  double alpha = 0;
+};
+
 // What a model's sidecar says about its input.
 struct CmapssModelSpec {
   enum class Kind { kSequence, kWindowFeatures };
@@ -48,7 +61,14 @@ struct CmapssModelSpec {
   // Sequence models: min-max scaling applied here unless the graph already does it.
   bool scale_in_graph = true;
   std::vector<double> scale_min, scale_max;
+  // Window-features models: the blocks in input order. The default is the first sidecars'
+  // layout (no "features" key): lasts, means, slopes over the whole window.
+  std::vector<CmapssFeature> features{
+      {CmapssFeature::Stat::kLast, 0, 0}, {CmapssFeature::Stat::kMean, 0, 0}, {CmapssFeature::Stat::kSlope, 0, 0}};
 };
+
+// Parses one sidecar feature token ("mean@10", "ewm@0.1", "cycle"); window: the model window.
+Result<CmapssFeature> parse_cmapss_feature(std::string_view token, int window);
 
 // Reads the sidecar JSON (tools/train/cmapss_rul.py writes it next to the model).
 Result<CmapssModelSpec> parse_cmapss_sidecar(std::string_view json, const std::string& name);
@@ -59,7 +79,8 @@ std::string cmapss_sidecar_path(const std::string& model_path);
 // The model input for the window ending at `end_row` (exclusive) of an engine: window x
 // columns values, oldest first; rows before the first are the first row repeated (engines
 // shorter than the window are padded at the front). Sequence: scaled per the spec;
-// window features: per column the last value, then means, then least-squares slopes per cycle.
+// window features: the spec's blocks in order, each one value per column in column order
+// (slopes: least-squares per cycle; std: population standard deviation), the cycle one value.
 std::vector<float> cmapss_model_input(const CmapssEngine& engine, std::size_t end_row, const CmapssModelSpec& spec);
 // The size of cmapss_model_input's result.
 std::size_t cmapss_input_size(const CmapssModelSpec& spec);
@@ -70,6 +91,7 @@ struct CmapssScore {
   double rmse = 0;
   double phm08 = 0;
   std::string backend;  // what ran the model ("onednn", "opencv-dnn", "xgboost")
+  std::string regimes;  // how the file's operating regimes were treated (empty: no healthy baseline in the sidecar)
 };
 
 // Predicts each test engine's RUL at its last row with the model (and its sidecar), scores it

@@ -27,6 +27,7 @@ Result<EvalResult> run_cmapss_eval(const EvalOptions& options, const Registry& /
                 std::filesystem::path(options.model_path).filename().string() + " (sidecar " +
                 std::filesystem::path(sidecar).filename().string() + ", backend " + score.backend +
                 "), scored at each engine's last row in " + format_number("%.3f", seconds) + " s\n";
+  if (!score.regimes.empty()) result.text += "regimes: " + score.regimes + "\n";
   // Written by hand: the contract fixes the key order.
   char line[160];
   std::snprintf(line, sizeof line, R"({"dataset":"cmapss","engines":%zu,"rmse":%.4f,"phm08":%.2f})", score.units.size(),
@@ -48,6 +49,7 @@ Result<EvalResult> run_cmapss_eval(const EvalOptions& options, const Registry& /
     report["rul"] = options.rul_path;
     report["seconds"] = seconds;
     report["backend"] = score.backend;
+    report["regimes"] = score.regimes;
     report["per_engine"] = std::move(engines);
     EDGELOOP_TRY(write_report(options.report_path, report));
     result.text += "report: " + options.report_path + "\n";

@@ -136,6 +136,69 @@ TEST(CmapssWindow, LastMeanSlopeFeatures) {
   EXPECT_FLOAT_EQ(padded[4], 5);
 }
 
+TEST(CmapssWindow, FeatureTokens) {
+  using Stat = CmapssFeature::Stat;
+  auto mean10 = parse_cmapss_feature("mean@10", 50);
+  ASSERT_TRUE(mean10.ok()) << mean10.error().message;
+  EXPECT_EQ(mean10->stat, Stat::kMean);
+  EXPECT_EQ(mean10->window, 10);
+  auto ewm = parse_cmapss_feature("ewm@0.1", 50);
+  ASSERT_TRUE(ewm.ok()) << ewm.error().message;
+  EXPECT_EQ(ewm->stat, Stat::kEwm);
+  EXPECT_DOUBLE_EQ(ewm->alpha, 0.1);
+  auto slope = parse_cmapss_feature("slope", 50);
+  ASSERT_TRUE(slope.ok());
+  EXPECT_EQ(slope->stat, Stat::kSlope);
+  EXPECT_EQ(slope->window, 0);  // the whole window
+  EXPECT_EQ(parse_cmapss_feature("cycle", 50)->stat, Stat::kCycle);
+  for (const char* bad :
+       {"median", "mean@51", "mean@1", "mean@2.5", "mean@", "last@10", "ewm", "ewm@0", "ewm@1.5", "cycle@3", "std@x"}) {
+    EXPECT_FALSE(parse_cmapss_feature(bad, 50).ok()) << bad;
+  }
+  EXPECT_EQ(parse_cmapss_feature("median", 50).error().message,
+            "feature 'median' is not one of last, mean, slope, std, min, max (each optionally @N), ewm@ALPHA, cycle");
+  // In a sidecar: per-column blocks plus one cycle value; the old layout stays the default.
+  auto spec = parse_cmapss_sidecar(
+      R"({"kind":"window_features","window":30,"columns":[6,7],"features":["last","mean@10","ewm@0.2","cycle"]})", "s");
+  ASSERT_TRUE(spec.ok()) << spec.error().message;
+  EXPECT_EQ(cmapss_input_size(*spec), 7u);
+  auto old = parse_cmapss_sidecar(R"({"kind":"window_features","window":30,"columns":[6,7]})", "s");
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(cmapss_input_size(*old), 6u);
+  auto wrong =
+      parse_cmapss_sidecar(R"({"kind":"window_features","window":30,"columns":[6],"features":["mean@40"]})", "s");
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.error().message.find("mean@40"), std::string::npos) << wrong.error().message;
+  EXPECT_FALSE(parse_cmapss_sidecar(R"({"kind":"window_features","window":30,"columns":[6],"features":[]})", "s").ok());
+  EXPECT_FALSE(
+      parse_cmapss_sidecar(R"({"kind":"window_features","window":30,"columns":[6],"features":[3]})", "s").ok());
+}
+
+TEST(CmapssWindow, StdMinMaxSubWindowEwmAndCycle) {
+  // s2 (column 6) = 12, 22, 32, 42 over cycles 1..4.
+  std::string text;
+  for (int c = 1; c <= 4; ++c) text += row(3, c, 10.0 * c);
+  auto engines = parse_cmapss(text, "t.txt");
+  ASSERT_TRUE(engines.ok());
+  CmapssModelSpec spec;
+  spec.kind = CmapssModelSpec::Kind::kWindowFeatures;
+  spec.window = 3;
+  spec.columns = {6};
+  spec.features.clear();
+  for (const char* token : {"std", "min@2", "max", "mean@2", "slope@2", "ewm@0.5", "cycle"})
+    spec.features.push_back(*parse_cmapss_feature(token, spec.window));
+  ASSERT_EQ(cmapss_input_size(spec), 7u);
+  // Window 22, 32, 42: population std sqrt(200/3); the last two 32, 42; ewm over the whole
+  // history 12 -> 17 -> 24.5 -> 33.25; the cycle column of row 4.
+  const std::vector<float> full = cmapss_model_input((*engines)[0], 4, spec);
+  EXPECT_FLOAT_EQ(full[0], static_cast<float>(std::sqrt(200.0 / 3.0)));
+  EXPECT_EQ((std::vector<float>(full.begin() + 1, full.end())), (std::vector<float>{32, 42, 37, 10, 33.25f, 4}));
+  // Padded: window 12, 12, 22 (mean 46/3, deviations -10/3, -10/3, 20/3); ewm 12 -> 17.
+  const std::vector<float> padded = cmapss_model_input((*engines)[0], 2, spec);
+  EXPECT_FLOAT_EQ(padded[0], static_cast<float>(std::sqrt(200.0 / 9.0)));
+  EXPECT_EQ((std::vector<float>(padded.begin() + 1, padded.end())), (std::vector<float>{12, 22, 17, 10, 17, 2}));
+}
+
 // The committed models against tools/train/cmapss_rul.py's figures for test engines 1..10,
 // which it writes into each model's sidecar ("figures.first10_rmse", "first10_pred"): the C++
 // windowing and inference must reproduce the training script's predictions.
@@ -162,13 +225,16 @@ TEST_P(CmapssCommitted, FirstTenTestEnginesMatchTraining) {
   EXPECT_NEAR(score->rmse, expected_rmse, 1e-3);
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, CmapssCommitted, ::testing::Values("cmapss_fd001_gru.onnx", "cmapss_fd001_xgb.json"),
+INSTANTIATE_TEST_SUITE_P(Models, CmapssCommitted,
+                         ::testing::Values("cmapss_fd001_gru.onnx", "cmapss_fd001_tfb.onnx", "cmapss_fd001_xgb.json",
+                                           "cmapss_fd001_xgb_age.json"),
                          [](const ::testing::TestParamInfo<const char*>& p) {
-                           return std::string(p.param).substr(13, 3);
+                           const std::string name = std::string(p.param).substr(13);  // after "cmapss_fd001_"
+                           return name.substr(0, name.find('.'));
                          });
 
 // The command's contract line on all of FD001 (XGBoost: deterministic, and its figures are the
-// training script's: test RMSE 13.600, PHM08 291.51), and its errors.
+// training script's, read from the sidecar: "figures.test_rmse", "test_phm08"), and its errors.
 TEST(CmapssEval, ContractLineOnFd001) {
   if (!std::filesystem::exists(kData + "/test_FD001.txt")) GTEST_SKIP() << "no C-MAPSS data at " << kData;
   EvalOptions o;
@@ -178,7 +244,14 @@ TEST(CmapssEval, ContractLineOnFd001) {
   const Registry registry;
   auto r = run_cmapss_eval(o, registry);
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(r->summary_json, R"({"dataset":"cmapss","engines":100,"rmse":13.6003,"phm08":291.51})");
+  auto sidecar_text = read_file(cmapss_sidecar_path(o.model_path));
+  ASSERT_TRUE(sidecar_text.ok()) << sidecar_text.error().message;
+  const nlohmann::json figures = nlohmann::json::parse(*sidecar_text, nullptr, false)["figures"];
+  const nlohmann::json line = nlohmann::json::parse(r->summary_json, nullptr, false);
+  ASSERT_TRUE(line.is_object()) << r->summary_json;
+  EXPECT_EQ(r->summary_json.rfind(R"({"dataset":"cmapss","engines":100,"rmse":)", 0), 0u) << r->summary_json;
+  EXPECT_NEAR(line["rmse"].get<double>(), figures["test_rmse"].get<double>(), 2e-4) << r->summary_json;
+  EXPECT_NEAR(line["phm08"].get<double>(), figures["test_phm08"].get<double>(), 0.02) << r->summary_json;
   o.rul_path = kData + "/train_FD001.txt";  // not a RUL file
   auto bad = run_cmapss_eval(o, registry);
   ASSERT_FALSE(bad.ok());
