@@ -11,9 +11,9 @@ shift || true
 jobs=${JOBS:-$(nproc)}
 case $flavour in
   release) args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
-  # -O1: the level ASan's documentation recommends (faster tests than -O0); asserts stay on.
+  # -O0: at -O1, GCC 12 with ASan reports -Wmaybe-uninitialized inside libstdc++'s <regex> (seen in pipeline_routes.cc).
   asan)    args=(-DCMAKE_BUILD_TYPE=Debug -DEDGELOOP_SANITIZE=address,undefined -DEDGELOOP_BENCH=OFF
-                 "-DCMAKE_C_FLAGS_DEBUG=-O1 -g1" "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1") ;;
+                 "-DCMAKE_C_FLAGS_DEBUG=-g1" "-DCMAKE_CXX_FLAGS_DEBUG=-g1") ;;
   tsan)    args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DEDGELOOP_SANITIZE=thread -DEDGELOOP_BENCH=OFF) ;;
   fuzz)    args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
                  -DEDGELOOP_FUZZ=ON -DEDGELOOP_TESTS=OFF -DEDGELOOP_BENCH=OFF
