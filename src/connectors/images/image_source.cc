@@ -573,7 +573,10 @@ void ImageSource::folder_loop() {
     health_.store(Health::kConnected);
     counters_->up->set(1);
     spdlog::info("source {}: watching {}", name_, config_.folder);
-    scan_folder(false);  // what is there already (the watch is set: nothing written from now on is missed)
+    // What is there already, settled files only: one still being written gets its close-write
+    // event (the watch is set: nothing written from now on is missed) or a later rescan, rather
+    // than being read half-written now.
+    scan_folder(true);
     const int rescan_ms = static_cast<int>(std::max<int64_t>(1, config_.rescan_ns / kNsPerMs));
     int64_t next_scan = mono_now_ns() + config_.rescan_ns;
     bool lost = false;
