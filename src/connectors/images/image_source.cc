@@ -98,8 +98,8 @@ const OptionTable& image_source_options() {
                         "(files there before the start, or missed).",
          .min = 0.01, .max = 3600},
         {.name = "settle", .type = OptionType::kDuration, .default_value = "200ms",
-         .description = "folder mode: a rescan takes a file only when its last write is this old (one still being "
-                        "written is left for its close notification).",
+         .description = "folder mode: a listing (at the start and each rescan) takes a file only when its last write "
+                        "is this old (one still being written is left for its close notification).",
          .min = 0, .max = 3600},
         {.name = "listen", .type = OptionType::kString, .default_value = "127.0.0.1",
          .description = "http mode: the address the image server listens on."},
