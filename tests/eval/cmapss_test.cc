@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <utility>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -116,6 +117,14 @@ TEST(CmapssWindow, PadsShortEnginesWithTheFirstRowAndScales) {
   EXPECT_EQ(cmapss_model_input((*engines)[0], 2, spec), (std::vector<float>{2, 12}));
 }
 
+CmapssModelSpec window_features_spec(int window, std::vector<int> columns) {
+  CmapssModelSpec spec;
+  spec.kind = CmapssModelSpec::Kind::kWindowFeatures;
+  spec.window = window;
+  spec.columns = std::move(columns);
+  return spec;
+}
+
 TEST(CmapssWindow, LastMeanSlopeFeatures) {
   // Column 6 rises by 10 per cycle, column 7 = 3 + 10 * cycle as well: slope 10, mean of the
   // window of 3 the middle value.
@@ -123,10 +132,7 @@ TEST(CmapssWindow, LastMeanSlopeFeatures) {
   for (int c = 1; c <= 4; ++c) text += row(7, c, 10.0 * c);
   auto engines = parse_cmapss(text, "t.txt");
   ASSERT_TRUE(engines.ok());
-  CmapssModelSpec spec;
-  spec.kind = CmapssModelSpec::Kind::kWindowFeatures;
-  spec.window = 3;
-  spec.columns = {6, 7};
+  CmapssModelSpec spec = window_features_spec(3, {6, 7});
   // rows 2..4: s2 = 22, 32, 42; s3 = 23, 33, 43.
   EXPECT_EQ(cmapss_model_input((*engines)[0], 4, spec), (std::vector<float>{42, 43, 32, 33, 10, 10}));
   // Padded: rows 1,1,2 of s2 = 12, 12, 22: mean 46/3, slope (-1*12 + 0 + 1*22) / 2 = 5.
@@ -180,10 +186,7 @@ TEST(CmapssWindow, StdMinMaxSubWindowEwmAndCycle) {
   for (int c = 1; c <= 4; ++c) text += row(3, c, 10.0 * c);
   auto engines = parse_cmapss(text, "t.txt");
   ASSERT_TRUE(engines.ok());
-  CmapssModelSpec spec;
-  spec.kind = CmapssModelSpec::Kind::kWindowFeatures;
-  spec.window = 3;
-  spec.columns = {6};
+  CmapssModelSpec spec = window_features_spec(3, {6});
   spec.features.clear();
   for (const char* token : {"std", "min@2", "max", "mean@2", "slope@2", "ewm@0.5", "cycle"})
     spec.features.push_back(*parse_cmapss_feature(token, spec.window));

@@ -368,7 +368,6 @@ def run_tfb(train, xte, true_rul, args):
     """K-fold CV over the training engines (one seed per fold) picks the epoch count (the best
     mean out-of-fold RMSE, checked every 5 epochs); then args.tfb_seeds members are trained on
     all engines for that many epochs and exported as one averaging graph."""
-    import torch
     t0 = time.time()
     by_epoch = {}
     if args.tfb_cv_folds > 1:
@@ -395,17 +394,13 @@ def run_tfb(train, xte, true_rul, args):
     members = [train_tfb(xa, ya, lo, hi, args, SEED + 100 + s, epochs)[0].members[0] for s in range(args.tfb_seeds)]
     model = scaled_mean(members, lo, hi).eval()
     secs = time.time() - t0
-    with torch.no_grad():
-        pte = model(torch.from_numpy(xte)).squeeze(1).numpy().astype(np.float64)
-    path = os.path.join(args.out, "cmapss_fd001_tfb.onnx")
-    export_onnx(model, xte, path)
+    pte, size = export_sequence_model(model, xte, args.out, "cmapss_fd001_tfb.onnx")
     figures = {
         "val_rmse": by_epoch.get(epochs), "cv_folds": args.tfb_cv_folds,
         "cv_rmse_by_epoch": {str(e): v for e, v in by_epoch.items()}, "epochs": epochs,
         **figures_on_test(pte, true_rul),
         "members": args.tfb_seeds, "filters": args.tfb_filters, "hidden": args.tfb_hidden,
-        "parameters": int(sum(p.numel() for p in model.parameters())), "file_bytes": os.path.getsize(path),
-        "train_seconds": round(secs, 1),
+        **size, "train_seconds": round(secs, 1),
     }
     sidecar = sequence_sidecar("cmapss_fd001_tfb.onnx", lo, hi,
                                "folded into the graph (min-max to [-1, 1] from all training engines)", figures, pte)
@@ -417,19 +412,25 @@ def run_tfb(train, xte, true_rul, args):
     return figures
 
 
-def run_gru(xtr, ytr, xva, yva, lo, hi, xte, true_rul, args):
+def export_sequence_model(model, xte, out, name):
+    """The model's predictions on the test windows, and the ONNX file written: (predictions,
+    {"parameters", "file_bytes"})."""
     import torch
+    with torch.no_grad():
+        pte = model(torch.from_numpy(xte)).squeeze(1).numpy().astype(np.float64)
+    path = os.path.join(out, name)
+    export_onnx(model, xte, path)
+    return pte, {"parameters": int(sum(p.numel() for p in model.parameters())), "file_bytes": os.path.getsize(path)}
+
+
+def run_gru(xtr, ytr, xva, yva, lo, hi, xte, true_rul, args):
     t0 = time.time()
     model, val, epoch = train_gru(xtr, ytr, xva, yva, lo, hi, args)
     secs = time.time() - t0
-    with torch.no_grad():
-        pte = model(torch.from_numpy(xte)).squeeze(1).numpy().astype(np.float64)
-    path = os.path.join(args.out, "cmapss_fd001_gru.onnx")
-    export_onnx(model, xte, path)
+    pte, size = export_sequence_model(model, xte, args.out, "cmapss_fd001_gru.onnx")
     figures = {
         "val_rmse": round(val, 4), "best_epoch": epoch, **figures_on_test(pte, true_rul),
-        "parameters": int(sum(p.numel() for p in model.parameters())), "file_bytes": os.path.getsize(path),
-        "train_seconds": round(secs, 1),
+        **size, "train_seconds": round(secs, 1),
     }
     sidecar = sequence_sidecar("cmapss_fd001_gru.onnx", lo, hi,
                                "folded into the graph (min-max from training engines 1-80)", figures, pte)

@@ -534,7 +534,7 @@ void ImageSource::process_file(const std::string& name, bool notified) {
   }
 }
 
-void ImageSource::scan_folder(bool settled_only) {
+void ImageSource::scan_folder() {
   std::error_code ec;
   std::vector<std::pair<std::string, int64_t>> files;
   for (fs::directory_iterator it(config_.folder, ec), end; !ec && it != end; it.increment(ec)) {
@@ -548,7 +548,7 @@ void ImageSource::scan_folder(bool settled_only) {
   const int64_t now = unix_now_ns();
   for (const auto& [name, mtime] : files) {
     if (stopping_.load()) return;
-    if (settled_only && now - mtime < config_.settle_ns) continue;
+    if (now - mtime < config_.settle_ns) continue;  // still being written: its close event or a later scan
     process_file(name, false);
   }
 }
@@ -576,7 +576,7 @@ void ImageSource::folder_loop() {
     // What is there already, settled files only: one still being written gets its close-write
     // event (the watch is set: nothing written from now on is missed) or a later rescan, rather
     // than being read half-written now.
-    scan_folder(true);
+    scan_folder();
     const int rescan_ms = static_cast<int>(std::max<int64_t>(1, config_.rescan_ns / kNsPerMs));
     int64_t next_scan = mono_now_ns() + config_.rescan_ns;
     bool lost = false;
@@ -607,7 +607,7 @@ void ImageSource::folder_loop() {
         // The folder may have been removed (the watch then ends) or recreated.
         struct stat st {};
         if (stat(config_.folder.c_str(), &st) != 0) lost = true;
-        else scan_folder(true);
+        else scan_folder();
         next_scan = mono_now_ns() + config_.rescan_ns;
       }
     }

@@ -95,7 +95,7 @@ class ImageSource final : public Source {
   void deliver(Record&& r);
   // folder mode
   void folder_loop();
-  void scan_folder(bool settled_only);
+  void scan_folder();  // settled image files not yet taken, by name
   void process_file(const std::string& name, bool notified);
   std::string folder_key(const std::string& name) const;
   // http mode
