@@ -153,8 +153,38 @@ def ensemble_main(args):
     import onnx
     from onnx import helper, numpy_helper
     dirs = args.ensemble.split(",")
-    models = [onnx.load(os.path.join(d, "magnetic_tile_cnn.onnx")) for d in dirs]
-    sides = [json.load(open(os.path.join(d, "magnetic_tile_cnn.json"))) for d in dirs]
+    models, sides = [], []
+    for d in dirs:
+        m = onnx.load(os.path.join(d, "magnetic_tile_cnn.onnx"))
+        sd = json.load(open(os.path.join(d, "magnetic_tile_cnn.json")))
+        if "members" not in sd:
+            models.append(m)
+            sides.append(sd)
+            continue
+        # An ensemble this function wrote joins as its members (equal weights for every model); their
+        # heat-map biases already carry their own thresholds, so each now decides at 0.5.
+        for k, msd in enumerate(sd["members"]):
+            pre = f"m{k}_"
+            sub = helper.make_graph(
+                [n for n in m.graph.node if n.output[0].startswith(pre)], f"member{k}",
+                [m.graph.input[0]],
+                [m.graph.output[0]],
+                [i for i in m.graph.initializer if i.name.startswith(pre)])
+            sub = helper.make_model(sub, opset_imports=m.opset_import)
+            sub.ir_version = m.ir_version
+            for n in sub.graph.node:
+                n.output[:] = ["probs" if o == pre + "probs" else o[len(pre):] for o in n.output]
+                n.input[:] = [i if i == "image" else i[len(pre):] for i in n.input]
+            for i in sub.graph.initializer:
+                i.name = i.name[len(pre):]
+            models.append(sub)
+            sides.append(dict(sd, threshold=0.5, epochs=msd["epochs"], best_epoch=msd["best_epoch"],
+                              train_seed=msd["train_seed"], train_seconds=sd["train_seconds"] / len(sd["members"]),
+                              parameters=sd["parameters"] // len(sd["members"]),
+                              architecture=sd["architecture"].split(": ", 1)[-1].split(" | ")[k].rsplit(" (", 1)[0]
+                              .replace("; defect logit calibrated so that each model's validation threshold is P(MT_Free) = 0.5", ""),
+                              figures=msd.get("figures", {"val": msd["figures_val"]}),
+                              threshold_rule=sd["threshold_rule"].split("; each model")[0], folded=msd))
     assert all(sd["input"] == sides[0]["input"] for sd in sides), "the members differ in preprocessing"
     # Calibration: each member's defect logit is shifted by its own validation threshold, so that
     # its decision "P(MT_Free) < threshold" becomes "P(MT_Free) < 0.5" (the same decisions). Then the
@@ -191,7 +221,7 @@ def ensemble_main(args):
     path = os.path.join(args.out, "magnetic_tile_cnn.onnx")
     onnx.save(merged, path)
 
-    side = dict(sides[0])
+    side = {k: v for k, v in sides[0].items() if k not in ("folded", "members", "train_seed")}
     size_h, size_w = side["input"]["height"], side["input"]["width"]
     mean, std = side["input"]["mean"], side["input"]["std"]
     items = list_images(args.data)
@@ -215,7 +245,7 @@ def ensemble_main(args):
         return split_figures(pr, y, thr)
 
     side.update({
-        "architecture": (f"mean of the probs of {len(dirs)} models: " if len(dirs) > 1 else "") + " | ".join(
+        "architecture": (f"mean of the probs of {len(sides)} models: " if len(sides) > 1 else "") + " | ".join(
             f"{sd['architecture']} ({sd['epochs']} epochs, seed {sd.get('train_seed', SEED)})" for sd in sides) +
             "; defect logit calibrated so that each model's validation threshold is P(MT_Free) = 0.5",
         "threshold": thr,
@@ -224,7 +254,8 @@ def ensemble_main(args):
         "best_epoch": [sd["best_epoch"] for sd in sides] if len(sides) > 1 else sides[0]["best_epoch"],
         "epochs": [sd["epochs"] for sd in sides] if len(sides) > 1 else sides[0]["epochs"],
         "threshold_rule": sides[0]["threshold_rule"] + "; each model's defect logit shifted so that its own threshold is 0.5",
-        "members": [{"epochs": sd["epochs"], "train_seed": sd.get("train_seed", SEED), "best_epoch": sd["best_epoch"],
+        "members": [sd["folded"] if "folded" in sd else
+                    {"epochs": sd["epochs"], "train_seed": sd.get("train_seed", SEED), "best_epoch": sd["best_epoch"],
                      "threshold": sd["threshold"], "logit_shift": round(sh, 6),
                      "figures_val": {k: sd["figures"]["val"][k] for k in ("defect_recall", "defect_precision")}}
                     for sd, sh in zip(sides, shifts)],
