@@ -15,6 +15,7 @@
 #   INSPECTION_IMAGES=2000 INSPECTION_RATE=80 bench/system/inspection.sh
 #   INSPECTION_MODE=http bench/system/inspection.sh
 # INSPECTION_MODEL / INSPECTION_SIDECAR: the classifier (default models/magnetic_tile_cnn.*);
+# INSPECTION_THREADS: the model's inference threads (the example's default: 2);
 # EDGELOOP_BIN: the binary (default build/release/src/app/edgeloop, built when missing).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -112,7 +113,7 @@ metrics >"$work/m2.txt"
 sleep 0.5
 
 python3 - "$work" "$n" "$rate" "$t0" "$t1" "$INSPECTION_MODEL" "$mode" <<'PY'
-import json, re, sys
+import json, os, re, sys
 work, n, rate, t0, t1, model, mode = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), sys.argv[6], sys.argv[7]
 def load(path):
     m = {}
@@ -158,6 +159,7 @@ def quantiles(v):
     return {"count": len(v), "p50": at(0.5), "p99": at(0.99), "max": round(v[-1], 2)}
 out = {
     "model": model,
+    "threads": int(os.environ.get("INSPECTION_THREADS", "2")),
     "mode": mode,
     "images": n,
     "paced_rate_per_s": rate,

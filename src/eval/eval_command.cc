@@ -77,6 +77,11 @@ EvalCommands::EvalCommands(CLI::App& app) {
                        "threshold, test split)")
           ->required()
           ->check(CLI::ExistingFile);
+      subs_[i].app
+          ->add_option("--threads", subs_[i].options.threads,
+                       "Threads one inference may use (oneDNN; as `threads` of model.onnx): 1, the default, "
+                       "measures one core")
+          ->check(CLI::Range(1, 256));
     }
     if (std::string_view(specs[i].name) == "cwru") {
       subs_[i].app

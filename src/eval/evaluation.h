@@ -23,6 +23,7 @@ struct EvalOptions {
   std::string test_path;             // cmapss: test_FD00x.txt
   std::string rul_path;              // cmapss: RUL_FD00x.txt
   std::string sidecar_path;          // cmapss: the model's sidecar; empty: next to the model
+  int threads = 1;                   // magnetic_tile: oneDNN threads per inference
 };
 
 struct EvalResult {

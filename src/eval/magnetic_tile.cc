@@ -99,7 +99,9 @@ Result<EvalResult> run_magnetic_tile_eval(const EvalOptions& o, const Registry& 
   if (fs::exists(sidecar_path)) {
     EDGELOOP_ASSIGN_OR_RETURN(pc, preprocess_from_sidecar(sidecar_path, pc));
   }
-  EDGELOOP_ASSIGN_OR_RETURN(std::unique_ptr<models::TensorModel> model, models::load_tensor_model(o.model_path));
+  models::LoadOptions load;
+  load.threads = o.threads;
+  EDGELOOP_ASSIGN_OR_RETURN(std::unique_ptr<models::TensorModel> model, models::load_tensor_model(o.model_path, load));
   if (model->inputs().empty() || model->outputs().empty()) {
     return make_error(Errc::kInvalidArgument, o.model_path + ": the model has no input or no output");
   }
@@ -226,7 +228,8 @@ Result<EvalResult> run_magnetic_tile_eval(const EvalOptions& o, const Registry& 
     }
     res.text += "\n";
   }
-  res.text += "end to end per image (read + decode + preprocess + infer, one thread): p50 " + fixed(p50, 3) + " ms, p99 " +
+  const std::string threads = o.threads == 1 ? "one thread" : "inference on " + std::to_string(o.threads) + " threads";
+  res.text += "end to end per image (read + decode + preprocess + infer, " + threads + "): p50 " + fixed(p50, 3) + " ms, p99 " +
               fixed(p99, 3) + " ms, max " + fixed(*std::max_element(latency_ms.begin(), latency_ms.end()), 3) + " ms; " +
               fixed(per_s, 1) + " images/s\n";
   nlohmann::ordered_json summary = {{"dataset", "magnetic_tile"},
@@ -240,6 +243,7 @@ Result<EvalResult> run_magnetic_tile_eval(const EvalOptions& o, const Registry& 
     nlohmann::json report = {{"summary", nlohmann::json::parse(res.summary_json)},
                              {"model", o.model_path},
                              {"backend", model->backend()},
+                             {"threads", o.threads},
                              {"classes", side.classes},
                              {"threshold", side.threshold},
                              {"confusion", confusion},

@@ -19,16 +19,18 @@ using dnnl_backend::Builder;
 using dnnl_backend::ConstTensor;
 using dnnl_backend::Plan;
 
-// One thread. OpenMP's thread count is per calling thread (this does not touch other threads),
+// The model's thread count. OpenMP's is per calling thread (this does not touch other threads),
 // and oneDNN reads it when a primitive is created as well as when it runs: a primitive created
-// with two threads opens a two-thread region on every run, whatever the caller's count then.
-void single_thread() {
-  if (omp_get_max_threads() != 1) omp_set_num_threads(1);
+// with two threads opens a two-thread region on every run, whatever the caller's count then. So
+// it is set at load and before each run (plans for new batch sizes are built in run()).
+void use_threads(int threads) {
+  if (omp_get_max_threads() != threads) omp_set_num_threads(threads);
 }
 
 class DnnlModel final : public TensorModel {
  public:
-  DnnlModel(std::string path) : path_(std::move(path)), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {}
+  DnnlModel(std::string path, int threads)
+      : path_(std::move(path)), threads_(threads), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {}
 
   Status init(const onnx::ModelProto& model);
   const std::vector<TensorInfo>& inputs() const override { return inputs_; }
@@ -42,6 +44,7 @@ class DnnlModel final : public TensorModel {
   Status run_plan(Plan& plan, std::span<const float> input, std::vector<std::vector<float>>& outputs, size_t offset);
 
   std::string path_;
+  int threads_;
   std::string backend_ = "onednn";
   dnnl::engine engine_;
   dnnl::stream stream_;
@@ -210,7 +213,7 @@ Status DnnlModel::run(std::span<const float> input, int batch, std::vector<std::
     return make_error(Errc::kInvalidArgument, path_ + ": input has " + std::to_string(input.size()) + " values, expected " +
                                                   std::to_string(batch * sample_size_) + " (batch " + std::to_string(batch) +
                                                   " x " + std::to_string(sample_size_) + ")");
-  single_thread();
+  use_threads(threads_);
   try {
     const bool one_by_one = batch_fixed_one_ && batch > 1;
     EDGELOOP_ASSIGN_OR_RETURN(Plan * plan, plan_for(one_by_one ? 1 : batch_bucket(batch)));
@@ -233,10 +236,12 @@ Status DnnlModel::run(std::span<const float> input, int batch, std::vector<std::
 
 }  // namespace
 
-Result<std::unique_ptr<TensorModel>> load_dnnl_model(const onnx::ModelProto& model, const std::string& path) {
-  single_thread();
+Result<std::unique_ptr<TensorModel>> load_dnnl_model(const onnx::ModelProto& model, const std::string& path,
+                                                     int threads) {
+  if (threads < 1) return make_error(Errc::kInvalidArgument, path + ": threads must be at least 1");
+  use_threads(threads);
   try {
-    auto m = std::make_unique<DnnlModel>(path);
+    auto m = std::make_unique<DnnlModel>(path, threads);
     EDGELOOP_TRY(m->init(model));
     return std::unique_ptr<TensorModel>(std::move(m));
   } catch (const dnnl::error& e) {

@@ -26,8 +26,10 @@ class ModelProto;
 
 namespace edgeloop::models {
 
-// Builds a single-threaded oneDNN model from a parsed ONNX model. `path` only names the file in
-// errors. An operator this backend does not run is an error naming the op and the node.
-Result<std::unique_ptr<TensorModel>> load_dnnl_model(const onnx::ModelProto& model, const std::string& path);
+// Builds a oneDNN model from a parsed ONNX model, run with `threads` OpenMP threads (1: on the
+// caller's thread alone). `path` only names the file in errors. An operator this backend does not
+// run is an error naming the op and the node.
+Result<std::unique_ptr<TensorModel>> load_dnnl_model(const onnx::ModelProto& model, const std::string& path,
+                                                     int threads = 1);
 
 }  // namespace edgeloop::models

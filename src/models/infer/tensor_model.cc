@@ -71,8 +71,8 @@ bool same_outputs(TensorModel& a, TensorModel& b) {
 // 555 vs 1380 us), and the only one that runs torch's LSTM/GRU exports; OpenCV DNN for the
 // graphs oneDNN does not run (e.g. Erf/GELU). Where both run a graph, their outputs must agree
 // on a probe sample, else OpenCV's are trusted and the disagreement is logged.
-Result<std::unique_ptr<TensorModel>> load_auto(const OnnxGraphInfo& graph, const std::string& path) {
-  auto dnnl = load_dnnl_model(*graph.proto, path);
+Result<std::unique_ptr<TensorModel>> load_auto(const OnnxGraphInfo& graph, const std::string& path, int threads) {
+  auto dnnl = load_dnnl_model(*graph.proto, path, threads);
   if (!dnnl.ok()) {
     auto cv = load_opencv_model(graph, path);
     if (cv.ok()) return cv;
@@ -126,8 +126,8 @@ Result<std::unique_ptr<TensorModel>> load_tensor_model(const std::string& path, 
                       "model '" + path + "': unknown backend '" + backend + "' (auto, opencv-dnn or onednn)");
   }
 #if defined(EDGELOOP_HAVE_DNNL_MODEL)
-  if (backend == "onednn") return load_dnnl_model(*graph.proto, path);
-  if (backend == "auto") return load_auto(graph, path);
+  if (backend == "onednn") return load_dnnl_model(*graph.proto, path, options.threads);
+  if (backend == "auto") return load_auto(graph, path, options.threads);
 #else
   if (backend == "onednn") {
     return make_error(Errc::kInvalidArgument, "model '" + path + "': this build has no oneDNN backend");

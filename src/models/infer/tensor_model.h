@@ -43,6 +43,11 @@ struct LoadOptions {
   std::string backend = "auto";
   // XGBoost: the number of features (its models do not always record it); 0: from the model.
   int64_t features = 0;
+  // oneDNN: the threads one run may use (OpenMP, on the calling thread only). 1 (the default):
+  // the shards are the parallelism. More shortens one large model's latency where it is the
+  // gateway's main work (an inspection line on one camera). OpenCV DNN's pool is process-wide:
+  // set_inference_threads.
+  int threads = 1;
 };
 
 // Loads and checks a model file: parse errors, unsupported operators and shapes are errors

@@ -42,6 +42,9 @@ TEST(InspectionExample, DefectiveTilesGetRejectCommandsOverMqtt) {
       {"INSPECTION_DIR", *dir + "/in"},
       {"INSPECTION_MODEL", src + "/tests/eval/magnetic_tile_data/tiny_tile.onnx"},
       {"INSPECTION_SIDECAR", src + "/tests/eval/magnetic_tile_data/tiny_tile.json"},
+      // One inference thread: this test also runs under TSan, which cannot follow OpenMP's pool
+      // (the two-thread runs are checked in dnnl_model_test and model_stage_test).
+      {"INSPECTION_THREADS", "1"},
       {"MQTT_PORT", std::to_string(broker.port())},
       {"EDGELOOP_DEAD_LETTERS", *dir + "/dead.jsonl"},
   };

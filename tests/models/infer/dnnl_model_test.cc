@@ -24,8 +24,8 @@ onnx::ModelProto read_model(const std::string& file) {
   return proto;
 }
 
-std::unique_ptr<TensorModel> load(const std::string& file) {
-  auto m = load_dnnl_model(read_model(file), file);
+std::unique_ptr<TensorModel> load(const std::string& file, int threads = 1) {
+  auto m = load_dnnl_model(read_model(file), file, threads);
   EXPECT_TRUE(m.ok()) << m.error().message;
   return m.ok() ? std::move(*m) : nullptr;
 }
@@ -36,8 +36,8 @@ void expect_near_all(const std::vector<float>& got, const std::vector<float>& wa
 }
 
 // *_reference.json from tools/train/make_rnn_test_models.py: cases for batch 1 and 7.
-void check_reference(const std::string& name) {
-  auto model = load(name + ".onnx");
+void check_reference(const std::string& name, int threads = 1) {
+  auto model = load(name + ".onnx", threads);
   ASSERT_NE(model, nullptr);
   EXPECT_EQ(model->backend(), "onednn");
   std::ifstream in(model_data(name + "_reference.json"));
@@ -75,6 +75,18 @@ TEST(DnnlModel, ReverseGruWithoutLinearBeforeResetMatchesNumpy) { check_referenc
 // torch's Linear on 3D input: MatMul, then Add (fused as the bias), then Relu (fused).
 TEST(DnnlModel, LinearOnEveryStepMatchesTorch) { check_reference("seq_linear"); }
 TEST(DnnlModel, SmallCnnMatchesTorch) { check_reference("cnn_small"); }
+// `threads` (model.onnx's option): the same outputs from OpenMP regions of two threads, and the
+// caller's thread count back at one for a one-thread model loaded and run after them.
+TEST(DnnlModel, TwoThreadModelsMatchTorchAndLeaveOneThreadModelsAlone) {
+  check_reference("cnn_small", 2);
+  check_reference("rnn_lstm", 2);
+  check_reference("cnn_small", 1);
+}
+TEST(DnnlModel, ThreadsBelowOneIsAnError) {
+  auto m = load_dnnl_model(read_model("cnn_small.onnx"), "cnn_small.onnx", 0);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message.find("threads must be at least 1"), std::string::npos) << m.error().message;
+}
 
 TEST(DnnlModel, OutputShapesHaveOpenBatch) {
   auto model = load("rnn_lstm.onnx");

@@ -252,6 +252,28 @@ TEST(ModelStage, OutputCountMismatchSaysWhat) {
       << stage.error().message;
 }
 
+// `threads: 2`: the same outputs (the oneDNN backend runs the model in two-thread regions); 0 is
+// refused at config time.
+TEST(ModelStage, ThreadsOptionRunsTheSameModelAndRefusesZero) {
+  const Schema input({"a", "b", "c", "d"});
+  auto stage = make_model_stage("model.onnx", node({{"path", model_data("mlp.onnx")}, {"name", "mlp_threads"},
+                                                    {"threads", "2"}}),
+                                input);
+  ASSERT_TRUE(stage.ok()) << stage.error().message;
+  Collect out;
+  (*stage)->process(mlp_record(0, 1000), out);
+  ASSERT_EQ(out.events.size(), 1u);
+  const auto want = expected_for("mlp").outputs[0];
+  EXPECT_NEAR(out.events[0].f[0], want[0], 1e-5);
+  EXPECT_NEAR(out.events[0].f[1], want[1], 1e-5);
+  auto zero = make_model_stage("model.onnx", node({{"path", model_data("mlp.onnx")}, {"name", "mlp_threads0"},
+                                                   {"threads", "0"}}),
+                               input);
+  ASSERT_FALSE(zero.ok());
+  EXPECT_NE(zero.error().message.find("threads"), std::string::npos) << zero.error().message;
+  EXPECT_NE(zero.error().message.find("out of range"), std::string::npos) << zero.error().message;
+}
+
 TEST(ModelStage, MissingFileAndPathOrWatch) {
   const Schema input({"a"});
   auto missing = make_model_stage("model.onnx", node({{"path", "/nonexistent/m.onnx"}, {"name", "nope"}}), input);
