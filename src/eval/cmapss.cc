@@ -188,8 +188,10 @@ Result<CmapssModelSpec> parse_cmapss_sidecar(std::string_view json, const std::s
   spec.window = window->get<int>();
   EDGELOOP_ASSIGN_OR_RETURN(spec.columns, int_array(j, "columns", name));
   for (int c : spec.columns) {
-    if (c < 2 || c >= kCmapssColumns)
-      return make_error(Errc::kParse, name + ": column " + std::to_string(c) + " is not a setting or sensor (2..25)");
+    // Column 1, the cycle number, is the engine's age: a channel of the age-aware sequence model.
+    if (c < 1 || c >= kCmapssColumns)
+      return make_error(Errc::kParse,
+                        name + ": column " + std::to_string(c) + " is not the cycle, a setting or a sensor (1..25)");
   }
   if (spec.kind == CmapssModelSpec::Kind::kWindowFeatures) {
     auto features = j.find("features");

@@ -92,7 +92,11 @@ TEST(CmapssSidecar, ParsesAndRejects) {
   EXPECT_EQ(cmapss_input_size(*feat), 3u);
   EXPECT_FALSE(parse_cmapss_sidecar("{", "s").ok());
   EXPECT_FALSE(parse_cmapss_sidecar(R"({"kind":"tree","window":30,"columns":[6]})", "s").ok());
-  EXPECT_FALSE(parse_cmapss_sidecar(R"({"kind":"sequence","window":30,"columns":[0]})", "s").ok());
+  EXPECT_FALSE(parse_cmapss_sidecar(R"({"kind":"sequence","window":30,"columns":[0]})", "s").ok());  // the unit
+  EXPECT_FALSE(parse_cmapss_sidecar(R"({"kind":"sequence","window":30,"columns":[26]})", "s").ok());
+  auto age = parse_cmapss_sidecar(R"({"kind":"sequence","window":30,"columns":[6,1],"scaling_in_graph":true})", "s");
+  ASSERT_TRUE(age.ok()) << age.error().message;
+  EXPECT_EQ(age->columns, (std::vector<int>{6, 1}));
   EXPECT_FALSE(
       parse_cmapss_sidecar(R"({"kind":"sequence","window":30,"columns":[6],"scaling_in_graph":false})", "s").ok());
   EXPECT_EQ(cmapss_sidecar_path("models/a.onnx"), "models/a.json");
@@ -115,6 +119,10 @@ TEST(CmapssWindow, PadsShortEnginesWithTheFirstRowAndScales) {
   spec.scale_in_graph = true;
   spec.window = 2;
   EXPECT_EQ(cmapss_model_input((*engines)[0], 2, spec), (std::vector<float>{2, 12}));
+  // The cycle number as a channel (the age-aware sequence model): padded like the sensors.
+  spec.window = 4;
+  spec.columns = {6, 1};
+  EXPECT_EQ(cmapss_model_input((*engines)[0], 3, spec), (std::vector<float>{2, 1, 2, 1, 12, 2, 22, 3}));
 }
 
 CmapssModelSpec window_features_spec(int window, std::vector<int> columns) {
@@ -229,8 +237,8 @@ TEST_P(CmapssCommitted, FirstTenTestEnginesMatchTraining) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, CmapssCommitted,
-                         ::testing::Values("cmapss_fd001_gru.onnx", "cmapss_fd001_tfb.onnx", "cmapss_fd001_xgb.json",
-                                           "cmapss_fd001_xgb_age.json"),
+                         ::testing::Values("cmapss_fd001_gru.onnx", "cmapss_fd001_tfb.onnx", "cmapss_fd001_tfb_age.onnx",
+                                           "cmapss_fd001_xgb.json", "cmapss_fd001_xgb_age.json"),
                          [](const ::testing::TestParamInfo<const char*>& p) {
                            const std::string name = std::string(p.param).substr(13);  // after "cmapss_fd001_"
                            return name.substr(0, name.find('.'));

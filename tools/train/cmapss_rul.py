@@ -6,6 +6,8 @@ the windowing.
 Run with Debian's python (python3-torch, python3-xgboost, python3-onnx, numpy):
   /usr/bin/python3 tools/train/cmapss_rul.py [--data ../shared/data/cmapss] [--out models]
     -> cmapss_fd001_tfb.{onnx,json} and cmapss_fd001_xgb.{json,sidecar.json}
+  --tfb-age --skip-xgb: the sequence model with the cycle number (the engine's age) as one more
+    channel -> cmapss_fd001_tfb_age.{onnx,json}
   --seq gru retrains the earlier GRU (cmapss_fd001_gru.{onnx,json}, engines 81-100 validate).
 
 Protocol: the 14 informative sensors (s2 s3 s4 s7 s8 s9 s11 s12 s13 s14 s15 s17 s20 s21; s1 s5
@@ -322,7 +324,8 @@ def train_tfb(xa, ya, lo, hi, args, seed, epochs, evals=None, every=5):
 def with_baseline(sidecar, data_dir, subset):
     """Adds "healthy_baseline" (cmapss_healthy_baseline.py) for eval cmapss on other subsets."""
     from cmapss_healthy_baseline import healthy_baseline
-    sidecar["healthy_baseline"] = healthy_baseline(os.path.join(data_dir, f"train_{subset}.txt"), sidecar["columns"])
+    sensors = [c for c in sidecar["columns"] if c >= 5]  # not the cycle (column 1) of an age model
+    sidecar["healthy_baseline"] = healthy_baseline(os.path.join(data_dir, f"train_{subset}.txt"), sensors)
     return sidecar
 
 
@@ -394,7 +397,8 @@ def run_tfb(train, xte, true_rul, args):
     members = [train_tfb(xa, ya, lo, hi, args, SEED + 100 + s, epochs)[0].members[0] for s in range(args.tfb_seeds)]
     model = scaled_mean(members, lo, hi).eval()
     secs = time.time() - t0
-    pte, size = export_sequence_model(model, xte, args.out, "cmapss_fd001_tfb.onnx")
+    name = "cmapss_fd001_tfb_age" if args.tfb_age else "cmapss_fd001_tfb"
+    pte, size = export_sequence_model(model, xte, args.out, name + ".onnx")
     figures = {
         "val_rmse": by_epoch.get(epochs), "cv_folds": args.tfb_cv_folds,
         "cv_rmse_by_epoch": {str(e): v for e, v in by_epoch.items()}, "epochs": epochs,
@@ -402,12 +406,15 @@ def run_tfb(train, xte, true_rul, args):
         "members": args.tfb_seeds, "filters": args.tfb_filters, "hidden": args.tfb_hidden,
         **size, "train_seconds": round(secs, 1),
     }
-    sidecar = sequence_sidecar("cmapss_fd001_tfb.onnx", lo, hi,
+    sidecar = sequence_sidecar(name + ".onnx", lo, hi,
                                "folded into the graph (min-max to [-1, 1] from all training engines)", figures, pte)
     sidecar["architecture"] = (f"{args.tfb_seeds} members averaged; each: the {WINDOW}-cycle window of every sensor "
                                f"through {args.tfb_filters} shared learnt temporal filters (MatMul), then MLP "
-                               f"{len(SENSORS) * args.tfb_filters}-{args.tfb_hidden}-{args.tfb_hidden}-1 (ReLU), x {CAP:g}")
-    write_json(os.path.join(args.out, "cmapss_fd001_tfb.json"), with_baseline(sidecar, args.data, args.subset))
+                               f"{len(COLUMNS) * args.tfb_filters}-{args.tfb_hidden}-{args.tfb_hidden}-1 (ReLU), x {CAP:g}")
+    if args.tfb_age:
+        sidecar["input"] += "; the last channel is the cycle number (column 1: the engine's age)"
+        sidecar["architecture"] = sidecar["architecture"].replace("every sensor", "every sensor and the cycle number")
+    write_json(os.path.join(args.out, name + ".json"), with_baseline(sidecar, args.data, args.subset))
     print("tfb", json.dumps(figures), flush=True)
     return figures
 
@@ -505,7 +512,7 @@ ARGS = None
 
 
 def main():
-    global WINDOW, ARGS, CAP
+    global WINDOW, ARGS, CAP, COLUMNS
     ap = argparse.ArgumentParser()
     here = os.path.dirname(os.path.abspath(__file__))
     ap.add_argument("--data", default=os.path.join(here, "../../../shared/data/cmapss"))
@@ -531,6 +538,8 @@ def main():
     ap.add_argument("--tfb-dropout", type=float, default=0.3)
     ap.add_argument("--tfb-lr", type=float, default=1e-3)
     ap.add_argument("--tfb-wd", type=float, default=1e-4)
+    ap.add_argument("--tfb-age", action="store_true",
+                    help="one more channel: the cycle number (the engine's age), as the age-aware XGBoost has")
     ap.add_argument("--tfb-seeds", type=int, default=5, help="ensemble members in the one graph")
     ap.add_argument("--tfb-cv-folds", type=int, default=5, help="0: no CV, train --tfb-epochs")
     ap.add_argument("--tfb-max-epochs", type=int, default=60, help="CV: epoch counts tried are 5, 10, ... this")
@@ -550,6 +559,8 @@ def main():
     args = ap.parse_args()
     ARGS = args
     CAP = args.cap
+    if args.tfb_age:
+        COLUMNS = COLUMNS + [1]
 
     import torch
     torch.set_num_threads(args.threads)
