@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "eval/cmapss_regimes.h"
+#include "eval/report_util.h"
 #include "eval/text_io.h"
 #include "models/infer/tensor_model.h"
 
@@ -27,29 +28,6 @@ Result<std::vector<double>> numbers_of(std::string_view line, const std::string&
     if (!v.ok()) return make_error(Errc::kParse, where + ": " + v.error().message);
     if (!std::isfinite(*v)) return make_error(Errc::kParse, where + ": not a finite number: " + std::string(f));
     out.push_back(*v);
-  }
-  return out;
-}
-
-Result<std::vector<int>> int_array(const nlohmann::json& j, const char* key, const std::string& name) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_array() || it->empty())
-    return make_error(Errc::kParse, name + ": '" + key + "' must be a non-empty array of integers");
-  std::vector<int> out;
-  for (const auto& v : *it) {
-    if (!v.is_number_integer()) return make_error(Errc::kParse, name + ": '" + key + "' must hold integers");
-    out.push_back(v.get<int>());
-  }
-  return out;
-}
-
-Result<std::vector<double>> number_array(const nlohmann::json& j, const char* key, const std::string& name) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_array()) return make_error(Errc::kParse, name + ": '" + key + "' must be an array");
-  std::vector<double> out;
-  for (const auto& v : *it) {
-    if (!v.is_number()) return make_error(Errc::kParse, name + ": '" + key + "' must hold numbers");
-    out.push_back(v.get<double>());
   }
   return out;
 }
@@ -186,7 +164,7 @@ Result<CmapssModelSpec> parse_cmapss_sidecar(std::string_view json, const std::s
   if (window == j.end() || !window->is_number_integer() || window->get<int>() < 2 || window->get<int>() > 10000)
     return make_error(Errc::kParse, name + ": 'window' must be an integer in [2, 10000]");
   spec.window = window->get<int>();
-  EDGELOOP_ASSIGN_OR_RETURN(spec.columns, int_array(j, "columns", name));
+  EDGELOOP_ASSIGN_OR_RETURN(spec.columns, json_int_array(j, "columns", name));
   for (int c : spec.columns) {
     // Column 1, the cycle number, is the engine's age: a channel of the age-aware sequence model.
     if (c < 1 || c >= kCmapssColumns)
@@ -210,8 +188,8 @@ Result<CmapssModelSpec> parse_cmapss_sidecar(std::string_view json, const std::s
   auto in_graph = j.find("scaling_in_graph");
   spec.scale_in_graph = in_graph == j.end() || (in_graph->is_boolean() && in_graph->get<bool>());
   if (!spec.scale_in_graph) {
-    EDGELOOP_ASSIGN_OR_RETURN(spec.scale_min, number_array(j, "scale_min", name));
-    EDGELOOP_ASSIGN_OR_RETURN(spec.scale_max, number_array(j, "scale_max", name));
+    EDGELOOP_ASSIGN_OR_RETURN(spec.scale_min, json_number_array(j, "scale_min", name));
+    EDGELOOP_ASSIGN_OR_RETURN(spec.scale_max, json_number_array(j, "scale_max", name));
     if (spec.scale_min.size() != spec.columns.size() || spec.scale_max.size() != spec.columns.size())
       return make_error(Errc::kParse, name + ": 'scale_min' and 'scale_max' need one value per column");
   }

@@ -1,10 +1,11 @@
 #include "eval/cmapss_regimes.h"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+
+#include "eval/report_util.h"
 
 namespace edgeloop::eval {
 
@@ -28,20 +29,10 @@ Result<std::optional<CmapssHealthyBaseline>> parse_cmapss_healthy_baseline(std::
   const std::string where = name + ": healthy_baseline";
   if (!it->is_object()) return make_error(Errc::kParse, where + " must be an object");
   CmapssHealthyBaseline b;
-  const auto numbers = [&](const char* key, std::vector<double>& out) -> Status {
-    auto v = it->find(key);
-    if (v == it->end() || !v->is_array()) return make_error(Errc::kParse, where + "." + key + " must be an array");
-    for (const auto& x : *v) {
-      if (!x.is_number()) return make_error(Errc::kParse, where + "." + key + " must hold numbers");
-      out.push_back(x.get<double>());
-    }
-    return {};
-  };
-  EDGELOOP_TRY(numbers("settings", b.settings));
-  EDGELOOP_TRY(numbers("mean", b.mean));
-  EDGELOOP_TRY(numbers("std", b.std));
-  std::vector<double> columns;
-  EDGELOOP_TRY(numbers("columns", columns));
+  EDGELOOP_ASSIGN_OR_RETURN(b.settings, json_number_array(*it, "settings", where));
+  EDGELOOP_ASSIGN_OR_RETURN(b.mean, json_number_array(*it, "mean", where));
+  EDGELOOP_ASSIGN_OR_RETURN(b.std, json_number_array(*it, "std", where));
+  EDGELOOP_ASSIGN_OR_RETURN(std::vector<double> columns, json_number_array(*it, "columns", where));
   for (double c : columns) {
     if (c != std::floor(c) || c < 5 || c >= kCmapssColumns)
       return make_error(Errc::kParse, where + ".columns: " + std::to_string(c) + " is not a sensor column (5..25)");
@@ -57,9 +48,11 @@ Result<std::optional<CmapssHealthyBaseline>> parse_cmapss_healthy_baseline(std::
   return std::optional<CmapssHealthyBaseline>(std::move(b));
 }
 
-CmapssRegime cmapss_regime_of(const double* row) {
-  return CmapssRegime{std::lround(row[2]), std::lround(row[3] * 100), std::lround(row[4])};
+CmapssRegime cmapss_regime_of(double altitude, double mach, double throttle) {
+  return CmapssRegime{std::lround(altitude), std::lround(mach * 100), std::lround(throttle)};
 }
+
+CmapssRegime cmapss_regime_of(const double* row) { return cmapss_regime_of(row[2], row[3], row[4]); }
 
 CmapssRegimeMapping map_cmapss_regimes(std::vector<CmapssEngine>& engines, const CmapssHealthyBaseline& baseline) {
   const std::size_t nc = baseline.columns.size();
@@ -91,9 +84,7 @@ CmapssRegimeMapping map_cmapss_regimes(std::vector<CmapssEngine>& engines, const
   }
   CmapssRegimeMapping m;
   m.regimes = regimes.size();
-  const CmapssRegime train = cmapss_regime_of(std::array<double, 5>{0, 0, baseline.settings[0], baseline.settings[1],
-                                                                    baseline.settings[2]}
-                                                  .data());
+  const CmapssRegime train = cmapss_regime_of(baseline.settings[0], baseline.settings[1], baseline.settings[2]);
   if (regimes.size() == 1 && regimes[0] == train) {
     m.text = "one operating regime, the training one: sensors as read";
     return m;

@@ -38,7 +38,8 @@ struct CmapssRegime {
   long altitude = 0, mach_x100 = 0, throttle = 0;
   bool operator==(const CmapssRegime&) const = default;
 };
-CmapssRegime cmapss_regime_of(const double* row);
+CmapssRegime cmapss_regime_of(double altitude, double mach, double throttle);
+CmapssRegime cmapss_regime_of(const double* row);  // a 26-column row: its settings (columns 2..4)
 
 struct CmapssRegimeMapping {
   std::size_t regimes = 0;  // regimes seen in the file

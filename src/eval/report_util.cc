@@ -27,6 +27,29 @@ std::string plot_file_name(const std::string& series) {
   return n + ".svg";
 }
 
+Result<std::vector<int>> json_int_array(const nlohmann::json& j, const char* key, const std::string& name) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_array() || it->empty())
+    return make_error(Errc::kParse, name + ": '" + key + "' must be a non-empty array of integers");
+  std::vector<int> out;
+  for (const auto& v : *it) {
+    if (!v.is_number_integer()) return make_error(Errc::kParse, name + ": '" + key + "' must hold integers");
+    out.push_back(v.get<int>());
+  }
+  return out;
+}
+
+Result<std::vector<double>> json_number_array(const nlohmann::json& j, const char* key, const std::string& name) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_array()) return make_error(Errc::kParse, name + ": '" + key + "' must be an array");
+  std::vector<double> out;
+  for (const auto& v : *it) {
+    if (!v.is_number()) return make_error(Errc::kParse, name + ": '" + key + "' must hold numbers");
+    out.push_back(v.get<double>());
+  }
+  return out;
+}
+
 Status write_report(const std::string& path, const nlohmann::json& report) {
   std::error_code ec;
   const auto parent = std::filesystem::path(path).parent_path();

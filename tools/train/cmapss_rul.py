@@ -40,13 +40,16 @@ SEED = 20261125
 
 
 def load(path):
+    """({unit: [n, len(COLUMNS)] float32 rows in cycle order}, {unit: the cycle column}); the
+    "cycle" feature reads the latter, as the C++ side does."""
     data = np.loadtxt(path, dtype=np.float64)
-    engines = {}
+    engines, cycles = {}, {}
     for unit in np.unique(data[:, 0]).astype(int):
         rows = data[data[:, 0] == unit]
         rows = rows[np.argsort(rows[:, 1])]
         engines[int(unit)] = rows[:, COLUMNS].astype(np.float32)
-    return engines
+        cycles[int(unit)] = rows[:, 1]
+    return engines, cycles
 
 
 def pad_front(x):
@@ -74,19 +77,6 @@ def train_windows(engines, first_end=None):
 def last_windows(engines):
     units = sorted(engines)
     return units, np.stack([pad_front(engines[u])[-WINDOW:] for u in units])
-
-
-def window_features(x):
-    """x: [n, WINDOW, F] raw values -> [n, 3F]: per sensor last value, mean, least-squares slope
-    over the window (slope per cycle, t = 0..WINDOW-1). Order: all lasts, all means, all slopes.
-    (The first sidecars' layout, features ["last", "mean", "slope"].)"""
-    t = np.arange(WINDOW, dtype=np.float64)
-    tc = t - t.mean()
-    x64 = x.astype(np.float64)
-    last = x64[:, -1, :]
-    mean = x64.mean(axis=1)
-    slope = np.einsum("t,ntf->nf", tc, x64 - mean[:, None, :]) / (tc * tc).sum()
-    return np.concatenate([last, mean, slope], axis=1).astype(np.float32)
 
 
 def parse_token(tok):
@@ -211,12 +201,6 @@ def train_gru(xtr, ytr, xva, yva, lo, hi, args):
     model.load_state_dict(best_state)
     model.eval()
     return model, best, best_epoch
-
-
-def load_cycles(path):
-    """{unit: the cycle column, in row order} (the "cycle" feature reads it, as the C++ side does)."""
-    data = np.loadtxt(path, dtype=np.float64)
-    return {int(u): np.sort(data[data[:, 0] == u, 1]) for u in np.unique(data[:, 0])}
 
 
 def engine_folds(units, k):
@@ -566,10 +550,8 @@ def main():
     torch.set_num_threads(args.threads)
     random.seed(SEED)
     np.random.seed(SEED)
-    train = load(os.path.join(args.data, f"train_{args.subset}.txt"))
-    test = load(os.path.join(args.data, f"test_{args.subset}.txt"))
-    cycles = load_cycles(os.path.join(args.data, f"train_{args.subset}.txt"))
-    test_cycles = load_cycles(os.path.join(args.data, f"test_{args.subset}.txt"))
+    train, cycles = load(os.path.join(args.data, f"train_{args.subset}.txt"))
+    test, test_cycles = load(os.path.join(args.data, f"test_{args.subset}.txt"))
     true_rul = np.loadtxt(os.path.join(args.data, f"RUL_{args.subset}.txt"), dtype=np.float64)
     assert sorted(test) == list(range(1, len(true_rul) + 1))
     os.makedirs(args.out, exist_ok=True)
